@@ -1,0 +1,3 @@
+from surgsteer_cli.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The ``surgsteer`` command group. Commands live in ``surgsteer_cli.commands`` (and
+``convert.commands`` for the PyTorch ones) and are imported only when used, so ``ask`` never
+pays for torch, transformers or matplotlib."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from surgsteer_cli import __version__
+from surgsteer_cli.errors import SurgsteerError
+
+COMMANDS: dict[str, str] = {
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use; project errors become one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SurgsteerError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="surgsteer")
+def main() -> None:
+    """Surgical steering for local LLMs.
+
+    Transfer universal knowledge across languages (EN-steering at middle layers) while keeping
+    answers culturally local (LOC-steering at deeper layers), applied as llama.cpp control
+    vectors to a GGUF model. Start with:  surgsteer ask --lang ko "emergency number?"
+    """

@@ -1,0 +1,37 @@
+"""Where surgsteer finds shipped data and keeps user data and caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """Shipped top-level folder ``vectors`` or ``prompts``: inside the wheel or the checkout."""
+    packaged = _PACKAGE / "_data" / name
+    return packaged if packaged.is_dir() else _PACKAGE.parent / name
+
+
+def home_dir() -> Path:
+    """User data root: ``$SURGSTEER_HOME``, else ``$XDG_DATA_HOME/surgsteer`` (~/.local/share)."""
+    override = os.environ.get("SURGSTEER_HOME")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "surgsteer"
+
+
+def user_vectors_dir() -> Path:
+    """Vectors the user extracted or downloaded (searched after the shipped ones)."""
+    return home_dir() / "vectors"
+
+
+def cache_dir() -> Path:
+    """Re-creatable artifacts: the assembled default model, converted HF checkpoints."""
+    override = os.environ.get("SURGSTEER_HOME")
+    if override:
+        return Path(override) / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "surgsteer"
