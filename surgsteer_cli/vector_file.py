@@ -8,8 +8,10 @@ stock llama.cpp (``--control-vector``):
 - one F32 1-D tensor ``direction.N`` of length n_embd per steered layer, where N is the 0-based
   decoder block whose *output* it is added to (Hugging Face ``hidden_states[N + 1]``). Block 0
   cannot be steered by llama.cpp, so ``direction.0`` is refused;
-- ``surgsteer.*`` tags: role, language, default_scale, model.{architecture,n_layer,n_embd,
-  fingerprint}, method, normalization, version.
+- ``surgsteer.*`` tags: role, language, default_scale, band_start/band_end (the blocks applied
+  by default, inclusive; a file may carry directions outside its band for experiments, and stock
+  llama.cpp users pass ``--control-vector-layer-range START END``), model.{architecture,n_layer,
+  n_embd,fingerprint}, method, normalization, version.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class SteeringVector:
     model: ModelSpec
     directions: dict[int, np.ndarray]
     default_scale: float = 1.0
+    band: tuple[int, int] | None = None
     method: str = ""
     normalization: str = ""
     version: str = __version__
@@ -50,8 +53,16 @@ class SteeringVector:
 
     @property
     def layers(self) -> list[int]:
-        """Steered block indices, ascending."""
+        """Block indices that have a direction, ascending."""
         return sorted(self.directions)
+
+    @property
+    def band_layers(self) -> list[int]:
+        """Blocks applied by default: those inside ``band`` (all of them when no band is set)."""
+        if self.band is None:
+            return self.layers
+        start, end = self.band
+        return [layer for layer in self.layers if start <= layer <= end]
 
     def check_compatible(self, model: ModelSpec) -> None:
         """Raise ModelMismatchError naming the first field that differs from ``model``."""
@@ -77,6 +88,12 @@ def validate(vector: SteeringVector) -> None:
     spec = vector.model
     if spec.n_layer < 2 or spec.n_embd < 1:
         raise VectorFileError(f"implausible model shape: n_layer={spec.n_layer}, n_embd={spec.n_embd}")
+    if vector.band is not None:
+        start, end = vector.band
+        if not 1 <= start <= end < spec.n_layer:
+            raise VectorFileError(f"band {start}-{end} is outside blocks 1..{spec.n_layer - 1}")
+        if not any(start <= layer <= end for layer in vector.directions):
+            raise VectorFileError(f"band {start}-{end} contains no direction")
     for layer, direction in vector.directions.items():
         if not 1 <= layer < spec.n_layer:
             raise VectorFileError(
@@ -109,6 +126,9 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
         writer.add_string("surgsteer.role", vector.role)
         writer.add_string("surgsteer.language", vector.language)
         writer.add_float32("surgsteer.default_scale", float(vector.default_scale))
+        if vector.band is not None:
+            writer.add_uint32("surgsteer.band_start", vector.band[0])
+            writer.add_uint32("surgsteer.band_end", vector.band[1])
         writer.add_string("surgsteer.model.architecture", vector.model.architecture)
         writer.add_uint32("surgsteer.model.n_layer", vector.model.n_layer)
         writer.add_uint32("surgsteer.model.n_embd", vector.model.n_embd)
@@ -187,12 +207,19 @@ def _parse(path: Path) -> SteeringVector:
             raise VectorFileError(f"direction.{layer} is not 1-D")
         directions[layer] = np.array(tensor.data, dtype=np.float32).reshape(-1)
     default_scale = _optional(fields, "surgsteer.default_scale", float, 1.0, warnings)
+    band = None
+    if "surgsteer.band_start" in fields or "surgsteer.band_end" in fields:
+        band = (
+            _require(fields, "surgsteer.band_start", int),
+            _require(fields, "surgsteer.band_end", int),
+        )
     return SteeringVector(
         role=_require(fields, "surgsteer.role", str),
         language=_require(fields, "surgsteer.language", str),
         model=spec,
         directions=directions,
         default_scale=default_scale,
+        band=band,
         method=_optional(fields, "surgsteer.method", str, "", None),
         normalization=_optional(fields, "surgsteer.normalization", str, "", None),
         version=_optional(fields, "surgsteer.version", str, "", warnings),
