@@ -1,0 +1,213 @@
+"""Remove the country mention from BLEnD questions, keeping a grammatical question.
+
+Every BLEnD question names its region ("대한민국에서 ...", "In South Korea ..."). To test
+whether a model localizes from the *language alone*, :func:`neutralize` deletes that mention
+with ordered, per-language regular-expression rules written against the real questions:
+
+- a locative/origin phrase is dropped with its particle or preposition
+  ("대한민국에서 ", "在中国，", " en España", " στην Ελλάδα", "درایران", "في الجزائر",
+  "Azərbaycanda ", "অসমত", "በኢትዮጵያ", " a Arewacin Najeriya", " in South Korea");
+- a possessive/genitive becomes a plain definite noun phrase
+  ("South Korea's maternity leave" -> "the maternity leave", "대한민국의 광복절" -> "광복절");
+- a demonym becomes "people" ("中国人" -> "人们", "los españoles" -> "las personas");
+- the result is tidied: spaces, stray commas, the first letter's case.
+
+A question counts as *neutralized* when the rules changed it and no mention of the region
+(:data:`MENTIONS`) is left. ``prompts/README.md`` reports the rate per region.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+# Region names (regular-expression alternatives) in English, for the English translations.
+_ENGLISH_NAMES: dict[str, str] = {
+    "UK": r"(?:the\s+)?(?:UK|United Kingdom|Britain)",
+    "US": r"(?:the\s+)?(?:US|USA|United States|America)",
+    "South_Korea": r"South Korea",
+    "North_Korea": r"North Korea",
+    "China": r"China",
+    "Spain": r"Spain",
+    "Mexico": r"Mexico",
+    "Indonesia": r"Indonesia",
+    "West_Java": r"West Java",
+    "Greece": r"Greece",
+    "Iran": r"Iran",
+    "Algeria": r"Algeria",
+    "Assam": r"Assam",
+    "Azerbaijan": r"Azerbaijan",
+    "Ethiopia": r"Ethiopia",
+    "Northern_Nigeria": r"(?:Northern|North)\s+Nigeria",
+}
+
+# Region names in the region's own language.
+_LOCAL_NAMES: dict[str, str] = {
+    "UK": _ENGLISH_NAMES["UK"],
+    "US": _ENGLISH_NAMES["US"],
+    "South_Korea": r"(?:대한민국|한국)",
+    "North_Korea": r"(?:북한|조선)",
+    "China": r"中国",
+    "Spain": r"España",
+    "Mexico": r"México",
+    "Indonesia": r"Indonesia",
+    "West_Java": r"Jawa\s+Barat",
+    "Greece": r"Ελλάδ(?:α|ας)",
+    "Iran": r"ایران",
+    "Algeria": r"الجزائر",
+    "Assam": r"অসম",
+    "Azerbaijan": r"Azərbaycan",
+    "Ethiopia": r"ኢትዮጵያ",
+    "Northern_Nigeria": r"(?:Arewacin\s+)?Najeriya",
+}
+
+# Demonyms/adjectives that still give the region away, by region (checked with the names).
+_LOCAL_DEMONYMS: dict[str, str] = {
+    "Spain": r"español\w*",
+    "Mexico": r"mexican\w*",
+    "Greece": r"(?:Έλλην\w*|ελληνικ\w*)",
+    "Iran": r"کشور\s*شما",
+    "Algeria": r"جزائري\w*",
+    "West_Java": r"Sunda\w*",
+}
+
+# Ordered (pattern, replacement) rules per language. "{C}" stands for the region's names,
+# "{D}" for its demonyms (a never-matching pattern where there are none).
+_RULES: dict[str, tuple[tuple[str, str], ...]] = {
+    "en": (
+        (r"^In {C},\s*", ""),
+        (r"\bfood original from {C}", "local food"),
+        (r"\b{C}'s\b", "the"),
+        (r"\s+(?:in|from|of|for|at|across|within|throughout)\s+{C}\b", ""),
+        (r"\s*\b{C}\b\s*", " "),
+    ),
+    "ko": (
+        (r"한국식\s*나이\s*\(세는\s*나이\)", "세는 나이"),
+        (r"{C}(?:에서는|에서의|에서|에는|에게|의|은|는|이|가|과|와|을|를)?\s*", ""),
+    ),
+    "zh": (
+        (r"在{C}[，,]\s*", ""),
+        (r"在{C}的?", ""),
+        (r"{C}人民?", "人们"),
+        (r"{C}的?", ""),
+    ),
+    "es": (
+        (r"^En {C},\s*", ""),
+        (r"\bcomida originaria de {C}", "comida local"),
+        (r"\blos {D}\b", "las personas"),
+        (r"\s+(?:en|de|para|desde|a)\s+{C}\b", ""),
+        (r"\s+{D}\b", ""),
+    ),
+    "id": (
+        (r"^Di {C},\s*", ""),
+        (r"\b(orang|masyarakat|warga|rakyat|penduduk)\s+{C}\b", r"\1"),
+        (r"\s+(?:di|dari|ke|untuk|bagi)\s+{C}\b", ""),
+        (r"\s+{C}\b", ""),
+    ),
+    "su": (
+        (r"^Di {C},\s*", ""),
+        (r"\burang\s+(?:{C}|{D})\b", "jalma"),
+        (r"\s+(?:di|ti|ka|pikeun|kanggo)\s+{C}\b", ""),
+        (r"\s+{C}\b", ""),
+    ),
+    "el": (
+        (r"^Στην {C},?\s*", ""),
+        (r"\bοι Έλληνες\b", "οι άνθρωποι"),
+        (r"\s+(?:στην|στη|από την|για την|με την|της|σε όλη την)\s+{C}\b", ""),
+        (r"\s+{D}\b", ""),
+    ),
+    "fa": (
+        (r"(?:در\s*)?{D}\s*", ""),
+        (r"(?:در|از|به)\s*{C}\s*", ""),
+        (r"\s*{C}\s*", " "),
+    ),
+    "ar": (
+        (r"الجزائريون|الجزائريين", "الناس"),
+        (r"\s*(?:في|من|داخل|إلى)\s+{C}", ""),
+        (r"\s*(?:ب|ل){C}", ""),
+        (r"\s+ال{D}", ""),
+        (r"\s*{C}", ""),
+    ),
+    "az": (
+        (r"\b{C}lılar\b", "insanlar"),
+        (r"\b{C}(?:dan olan|dakı|da|dan|ın|a)?\s+", ""),
+    ),
+    "as": ((r"{C}(?:ীয়া|ত|ৰ|তো)?\s*", ""),),
+    "am": (
+        (r"{C}(?:ውያን|ዊያን)", "ሰዎች"),
+        (r"(?:በ|የ|ከ|ለ)?{C}(?:ዊ)?\s*", ""),
+    ),
+    "ha": (
+        (r"\s+a\s+(?:cikin\s+)?{C}", ""),
+        (r"\s+'yan\s+{C}", ""),
+        (r"\b(\w+)n\s+{C}", r"\1"),
+        (r"\s+na\s+{C}", ""),
+    ),
+}
+
+_NEVER = r"(?!x)x"
+
+
+def neutralize(question: str, language: str, region: str) -> tuple[str, bool]:
+    """Remove mentions of ``region`` from a ``language`` question.
+
+    Returns the rewritten question and whether it is now free of any mention. Questions in
+    a language without rules, or without a mention, come back unchanged with ``False``.
+    """
+    text = question
+    for pattern, replacement in _compiled(language, region):
+        text = pattern.sub(replacement, text)
+    text = _tidy(text, question)
+    return text, text != question and not mentions_region(text, language, region)
+
+
+def mentions_region(text: str, language: str, region: str) -> bool:
+    """Whether ``text`` names ``region`` (or uses its demonym) in ``language``."""
+    return _mention_pattern(language, region).search(text) is not None
+
+
+@cache
+def _compiled(language: str, region: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    names, demonyms = _names(language, region)
+    return tuple(
+        (re.compile(pattern.format(C=names, D=demonyms)), replacement)
+        for pattern, replacement in _RULES.get(language, ())
+    )
+
+
+@cache
+def _mention_pattern(language: str, region: str) -> re.Pattern[str]:
+    names, demonyms = _names(language, region)
+    return re.compile(rf"{names}|{demonyms}")
+
+
+def _names(language: str, region: str) -> tuple[str, str]:
+    if language == "en":
+        return _ENGLISH_NAMES.get(region, _NEVER), _NEVER
+    return _LOCAL_NAMES.get(region, _NEVER), _LOCAL_DEMONYMS.get(region, _NEVER)
+
+
+def _tidy(text: str, original: str) -> str:
+    """Collapse spaces, drop punctuation left dangling, restore the first letter's case."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([?？,，.。;:؟،)])", r"\1", text)
+    text = re.sub(r"^[,，、،]\s*", "", text)
+    text = re.sub(r"^¿\s+", "¿", text)
+    return _match_initial_case(text, original)
+
+
+def _match_initial_case(text: str, original: str) -> str:
+    first = _first_letter(original)
+    index = _first_letter_index(text)
+    if first is None or index is None or not first.isupper():
+        return text
+    return text[:index] + text[index].upper() + text[index + 1 :]
+
+
+def _first_letter_index(text: str) -> int | None:
+    return next((i for i, char in enumerate(text) if char.isalpha()), None)
+
+
+def _first_letter(text: str) -> str | None:
+    index = _first_letter_index(text)
+    return None if index is None else text[index]
