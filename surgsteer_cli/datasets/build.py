@@ -18,6 +18,7 @@ from surgsteer_cli import console
 from surgsteer_cli.datasets._io import require_file, write_jsonl
 from surgsteer_cli.datasets.blend import REGION_LANGUAGE, BlendItem, load_blend, neutralize
 from surgsteer_cli.datasets.bmlama import LANGUAGES, load_bmlama
+from surgsteer_cli.datasets.neutralize import mentions_region
 from surgsteer_cli.datasets.splits import make_splits, splits_to_json
 from surgsteer_cli.errors import DataError, SurgsteerError
 
@@ -47,17 +48,19 @@ def build(shared: Path, out: Path) -> None:
 
 
 def neutralization_table(items: Sequence[BlendItem]) -> str:
-    """Markdown table: per region, how many questions lost every country mention."""
+    """Markdown table: per region, how many questions named it and how many lost the name."""
     lines = [
-        "| Region | Language | Local neutralized | English neutralized |",
-        "|---|---|---|---|",
+        "| Region | Language | Local: mention removed | Local: never named | English: neutral |",
+        "|---|---|---|---|---|",
     ]
     for region, language in REGION_LANGUAGE.items():
         rows = [item for item in items if item.region == region]
-        local = sum(item.neutralized for item in rows)
+        named = [item for item in rows if mentions_region(item.question, language, region)]
+        removed = sum(item.neutralized for item in named)
         english = sum(neutralize(item.question_en, "en", region)[1] for item in rows)
         lines.append(
-            f"| {region} | {language} | {_share(local, len(rows))} | {_share(english, len(rows))} |"
+            f"| {region} | {language} | {_share(removed, len(named))} "
+            f"| {len(rows) - len(named)} | {_share(english, len(rows))} |"
         )
     return "\n".join(lines)
 

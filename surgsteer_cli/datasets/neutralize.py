@@ -76,16 +76,20 @@ _LOCAL_DEMONYMS: dict[str, str] = {
 _RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
         (r"^In {C},\s*", ""),
-        (r"\bfood original from {C}", "local food"),
+        (r"\bfood (?:original )?from {C}", "local food"),
         (r"\b{C}'s\b", "the"),
         (r"\s+(?:in|from|of|for|at|across|within|throughout)\s+{C}\b", ""),
         (r"\s*\b{C}\b\s*", " "),
     ),
     "ko": (
         (r"한국식\s*나이\s*\(세는\s*나이\)", "세는 나이"),
+        (r"{C} 음식을 제외하고", "자국 음식을 제외하고"),
+        (r"판매(되는|하는) {C} 음식", r"판매\1 자국 음식"),
         (r"{C}(?:에서는|에서의|에서|에는|에게|의|은|는|이|가|과|와|을|를)?\s*", ""),
     ),
     "zh": (
+        (r"源自{C}的食物", "本国食物"),
+        (r"{C}食物", "本国食物"),
         (r"在{C}[，,]\s*", ""),
         (r"在{C}的?", ""),
         (r"{C}人民?", "人们"),
@@ -93,19 +97,21 @@ _RULES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "es": (
         (r"^En {C},\s*", ""),
-        (r"\bcomida originaria de {C}", "comida local"),
+        (r"\bcomida (?:originaria )?de {C}", "comida local"),
         (r"\blos {D}\b", "las personas"),
         (r"\s+(?:en|de|para|desde|a)\s+{C}\b", ""),
         (r"\s+{D}\b", ""),
     ),
     "id": (
         (r"^Di {C},\s*", ""),
+        (r"\bmewakili {C}", "paling khas"),
         (r"\b(orang|masyarakat|warga|rakyat|penduduk)\s+{C}\b", r"\1"),
-        (r"\s+(?:di|dari|ke|untuk|bagi)\s+{C}\b", ""),
+        (r"\s+(?:di seluruh|di|dari|ke|untuk|bagi)\s+{C}\b", ""),
         (r"\s+{C}\b", ""),
     ),
     "su": (
         (r"^Di {C},\s*", ""),
+        (r"\bngawakilan {C}", "ngawakilan daérah"),
         (r"\burang\s+(?:{C}|{D})\b", "jalma"),
         (r"\s+(?:di|ti|ka|pikeun|kanggo)\s+{C}\b", ""),
         (r"\s+{C}\b", ""),
@@ -113,52 +119,73 @@ _RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "el": (
         (r"^Στην {C},?\s*", ""),
         (r"\bοι Έλληνες\b", "οι άνθρωποι"),
-        (r"\s+(?:στην|στη|από την|για την|με την|της|σε όλη την)\s+{C}\b", ""),
+        (r"\bτους Έλληνες\b", "τους ανθρώπους"),
+        (r"\bτων Ελλήνων\b", "των ανθρώπων"),
+        (r"\s*(?:στην|στη|από την|για την|με την|της|σε όλη την)\s+{C}\b", ""),
         (r"\s+{D}\b", ""),
     ),
     "fa": (
         (r"(?:در\s*)?{D}\s*", ""),
-        (r"(?:در|از|به)\s*{C}\s*", ""),
+        (r"ایرانیان", "مردم"),
+        (r"\s*ایرانی\b", ""),
+        (r"(?:در|از|به|برای)\s*{C}\s*", ""),
         (r"\s*{C}\s*", " "),
     ),
     "ar": (
-        (r"الجزائريون|الجزائريين", "الناس"),
+        (r"\s*\(عدا {C}\)", ""),
+        (r"\s*(?:بالنسبة\s+)?للجزائر\b", ""),
+        (r"للجزائريين", "للناس"),
+        (r"(لدى|عند|بين)\s+الجزائريين", r"\1 الناس"),
+        (r"الجزائريون", "الناس"),
         (r"\s*(?:في|من|داخل|إلى)\s+{C}", ""),
         (r"\s*(?:ب|ل){C}", ""),
         (r"\s+ال{D}", ""),
         (r"\s*{C}", ""),
     ),
     "az": (
+        (r"\b{C}dan olan yeməklərdən", "yerli yeməklərdən"),
+        (r"\b{C}dan gələnlər\b", "insanlar"),
+        (r"\b{C} insanları\b", "insanlar"),
+        (r"\b{C} insanlarının\b", "insanların"),
         (r"\b{C}lılar\b", "insanlar"),
-        (r"\b{C}(?:dan olan|dakı|da|dan|ın|a)?\s+", ""),
+        (r"\b{C}(?:dan olan|dakı|da|dan|ın|lı|a| üçün)?\s+", ""),
     ),
-    "as": ((r"{C}(?:ীয়া|ত|ৰ|তো)?\s*", ""),),
+    "as": (
+        (r"{C}ী(?:\u09af\u09bc|\u09df)া? খাদ্য", "স্থানীয় খাদ্য"),
+        (r"{C}(?:ী(?:\u09af\u09bc|\u09df)া?|ত|ৰ|তো)?,?\s*", ""),
+    ),
     "am": (
+        (r"ከ{C} ከተመረተ ምግብ", "ከአገር ውስጥ ምግብ"),
+        (r"(?:በ)?{C}\s+(?:ውስጥ|ወስጥ)\s*", ""),
+        (r"{C}(?:ውያን|ዊያን|ዊት|ዊ)\s+(?=ቤተሰቦች|ሴቶች|ወንዶች|ተማሪዎች)", ""),
         (r"{C}(?:ውያን|ዊያን)", "ሰዎች"),
         (r"(?:በ|የ|ከ|ለ)?{C}(?:ዊ)?\s*", ""),
     ),
     "ha": (
         (r"\s+a\s+(?:cikin\s+)?{C}", ""),
         (r"\s+'yan\s+{C}", ""),
-        (r"\b(\w+)n\s+{C}", r"\1"),
+        (r"ɗaliban\s+{C}", "ɗalibai"),
+        (r"\b(\w+)[nr]\s+{C}", r"\1"),
         (r"\s+na\s+{C}", ""),
     ),
 }
 
 _NEVER = r"(?!x)x"
+_TURKIC = frozenset({"az", "tr"})
 
 
 def neutralize(question: str, language: str, region: str) -> tuple[str, bool]:
     """Remove mentions of ``region`` from a ``language`` question.
 
-    Returns the rewritten question and whether it is now free of any mention. Questions in
-    a language without rules, or without a mention, come back unchanged with ``False``.
+    Returns the rewritten question and whether it is free of any mention of the region
+    (also True for a question that never named it). A language without rules leaves the
+    question as it is.
     """
     text = question
     for pattern, replacement in _compiled(language, region):
         text = pattern.sub(replacement, text)
-    text = _tidy(text, question)
-    return text, text != question and not mentions_region(text, language, region)
+    text = _tidy(text, question, language)
+    return text, not mentions_region(text, language, region)
 
 
 def mentions_region(text: str, language: str, region: str) -> bool:
@@ -187,27 +214,24 @@ def _names(language: str, region: str) -> tuple[str, str]:
     return _LOCAL_NAMES.get(region, _NEVER), _LOCAL_DEMONYMS.get(region, _NEVER)
 
 
-def _tidy(text: str, original: str) -> str:
+def _tidy(text: str, original: str, language: str) -> str:
     """Collapse spaces, drop punctuation left dangling, restore the first letter's case."""
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\s+([?？,，.。;:؟،)])", r"\1", text)
     text = re.sub(r"^[,，、،]\s*", "", text)
     text = re.sub(r"^¿\s+", "¿", text)
-    return _match_initial_case(text, original)
-
-
-def _match_initial_case(text: str, original: str) -> str:
-    first = _first_letter(original)
-    index = _first_letter_index(text)
-    if first is None or index is None or not first.isupper():
+    if not _starts_upper(original):
         return text
-    return text[:index] + text[index].upper() + text[index + 1 :]
+    index = next((i for i, char in enumerate(text) if char.isalnum()), None)
+    if index is None or not text[index].isalpha():
+        return text
+    return text[:index] + _upper(text[index], language) + text[index + 1 :]
 
 
-def _first_letter_index(text: str) -> int | None:
-    return next((i for i, char in enumerate(text) if char.isalpha()), None)
+def _starts_upper(text: str) -> bool:
+    first = next((char for char in text if char.isalnum()), "")
+    return first.isupper()
 
 
-def _first_letter(text: str) -> str | None:
-    index = _first_letter_index(text)
-    return None if index is None else text[index]
+def _upper(char: str, language: str) -> str:
+    return "İ" if char == "i" and language in _TURKIC else char.upper()
