@@ -67,7 +67,7 @@ LANGUAGE_REGION: dict[str, str] = {
 }
 """Default region for a language (where several regions share one)."""
 
-# BLEnD skips a question when annotators lacked consensus.
+# BLEnD skips a question when annotators lacked consensus (and we skip unanswered ones).
 _MAX_NO_ANSWER = 3  # no-answer + not-applicable at or above this -> skipped
 _MAX_IDK = 5  # "I don't know" at or above this -> skipped
 
@@ -86,7 +86,7 @@ class BlendItem:
     neutralized: bool  # True if the local-language transform removed every mention
     answers: tuple[str, ...]  # local-language annotator answers
     answers_en: tuple[str, ...]  # their English translations
-    consensus: bool  # False where BLEnD skips the question (no annotator consensus)
+    consensus: bool  # False where BLEnD skips the question, or no annotator answered it
 
     def to_record(self) -> dict[str, Any]:
         """The JSON-ready form written to ``prompts/blend/<Region>.jsonl``."""
@@ -161,6 +161,7 @@ def _make_item(region: str, row: dict[str, str], record: dict[str, Any]) -> Blen
     neutral, neutralized = neutralize(question, language, region)
     neutral_en, _ = neutralize(question_en, "en", region)
     groups = record["annotations"]
+    answers = _unique(answer for group in groups for answer in group["answers"])
     return BlendItem(
         id=row["ID"],
         region=region,
@@ -170,9 +171,9 @@ def _make_item(region: str, row: dict[str, str], record: dict[str, Any]) -> Blen
         neutral=neutral,
         neutral_en=neutral_en,
         neutralized=neutralized,
-        answers=_unique(answer for group in groups for answer in group["answers"]),
+        answers=answers,
         answers_en=_unique(answer for group in groups for answer in group["en_answers"]),
-        consensus=_has_consensus(record["idks"]),
+        consensus=bool(answers) and _has_consensus(record["idks"]),
     )
 
 

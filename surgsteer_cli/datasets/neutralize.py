@@ -178,13 +178,14 @@ def neutralize(question: str, language: str, region: str) -> tuple[str, bool]:
     """Remove mentions of ``region`` from a ``language`` question.
 
     Returns the rewritten question and whether it is free of any mention of the region
-    (also True for a question that never named it). A language without rules leaves the
-    question as it is.
+    (also True for a question that never named it). A question no rule applies to, as in a
+    language without rules, comes back as it is.
     """
     text = question
     for pattern, replacement in _compiled(language, region):
         text = pattern.sub(replacement, text)
-    text = _tidy(text, question, language)
+    if text != question:
+        text = _tidy(text, question, language)
     return text, not mentions_region(text, language, region)
 
 
