@@ -48,19 +48,21 @@ def build(shared: Path, out: Path) -> None:
 
 
 def neutralization_table(items: Sequence[BlendItem]) -> str:
-    """Markdown table: per region, how many questions named it and how many lost the name."""
+    """Markdown table per region: mentions removed, English neutralized, questions scored."""
     lines = [
-        "| Region | Language | Local: mention removed | Local: never named | English: neutral |",
-        "|---|---|---|---|---|",
+        "| Region | Lang | Local: mention removed | Local: never named | English: neutral "
+        "| Scored (consensus) |",
+        "|---|---|---|---|---|---|",
     ]
     for region, language in REGION_LANGUAGE.items():
         rows = [item for item in items if item.region == region]
         named = [item for item in rows if mentions_region(item.question, language, region)]
         removed = sum(item.neutralized for item in named)
         english = sum(neutralize(item.question_en, "en", region)[1] for item in rows)
+        scored = sum(item.consensus for item in rows)
         lines.append(
             f"| {region} | {language} | {_share(removed, len(named))} "
-            f"| {len(rows) - len(named)} | {_share(english, len(rows))} |"
+            f"| {len(rows) - len(named)} | {_share(english, len(rows))} | {scored} |"
         )
     return "\n".join(lines)
 

@@ -9,11 +9,15 @@ with ordered, per-language regular-expression rules written against the real que
   "Azərbaycanda ", "অসমত", "በኢትዮጵያ", " a Arewacin Najeriya", " in South Korea");
 - a possessive/genitive becomes a plain definite noun phrase
   ("South Korea's maternity leave" -> "the maternity leave", "대한민국의 광복절" -> "광복절");
-- a demonym becomes "people" ("中国人" -> "人们", "los españoles" -> "las personas");
+- a demonym becomes "people" ("中国人" -> "人们", "los españoles" -> "las personas") or, as an
+  adjective, is dropped ("la dieta española" -> "la dieta");
+- "food from <country>" becomes "local food" where dropping it would change the question;
 - the result is tidied: spaces, stray commas, the first letter's case.
 
-A question counts as *neutralized* when the rules changed it and no mention of the region
-(:data:`MENTIONS`) is left. ``prompts/README.md`` reports the rate per region.
+A neutral question is one where :func:`mentions_region` finds no name, demonym or "your
+country" phrase of the region. The rules are fitted to BLEnD's 262 questions per region and
+every uncommon edit was read by hand; ``prompts/README.md`` reports the rates per region.
+New questions may need new rules: check the ``neutralized`` flag.
 """
 
 from __future__ import annotations
@@ -41,10 +45,8 @@ _ENGLISH_NAMES: dict[str, str] = {
     "Northern_Nigeria": r"(?:Northern|North)\s+Nigeria",
 }
 
-# Region names in the region's own language.
+# Region names in the region's own language (UK and US use the English names).
 _LOCAL_NAMES: dict[str, str] = {
-    "UK": _ENGLISH_NAMES["UK"],
-    "US": _ENGLISH_NAMES["US"],
     "South_Korea": r"(?:대한민국|한국)",
     "North_Korea": r"(?:북한|조선)",
     "China": r"中国",
@@ -61,8 +63,8 @@ _LOCAL_NAMES: dict[str, str] = {
     "Northern_Nigeria": r"(?:Arewacin\s+)?Najeriya",
 }
 
-# Demonyms/adjectives that still give the region away, by region (checked with the names).
-_LOCAL_DEMONYMS: dict[str, str] = {
+# Demonyms, adjectives and phrases that still point at the region ("your country").
+_LOCAL_GIVEAWAYS: dict[str, str] = {
     "Spain": r"español\w*",
     "Mexico": r"mexican\w*",
     "Greece": r"(?:Έλλην\w*|ελληνικ\w*)",
@@ -72,7 +74,7 @@ _LOCAL_DEMONYMS: dict[str, str] = {
 }
 
 # Ordered (pattern, replacement) rules per language. "{C}" stands for the region's names,
-# "{D}" for its demonyms (a never-matching pattern where there are none).
+# "{D}" for its other giveaways (a never-matching pattern where there are none).
 _RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
         (r"^In {C},\s*", ""),
@@ -190,29 +192,32 @@ def neutralize(question: str, language: str, region: str) -> tuple[str, bool]:
 
 
 def mentions_region(text: str, language: str, region: str) -> bool:
-    """Whether ``text`` names ``region`` (or uses its demonym) in ``language``."""
+    """Whether ``text`` names ``region`` in ``language``, or uses a demonym or other giveaway."""
     return _mention_pattern(language, region).search(text) is not None
 
 
 @cache
 def _compiled(language: str, region: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    names, demonyms = _names(language, region)
+    names, giveaways = _names(language, region)
     return tuple(
-        (re.compile(pattern.format(C=names, D=demonyms)), replacement)
+        (re.compile(pattern.format(C=names, D=giveaways)), replacement)
         for pattern, replacement in _RULES.get(language, ())
     )
 
 
 @cache
 def _mention_pattern(language: str, region: str) -> re.Pattern[str]:
-    names, demonyms = _names(language, region)
-    return re.compile(rf"{names}|{demonyms}")
+    names, giveaways = _names(language, region)
+    if language == "en":  # "US" must not match inside "USB"
+        names = rf"\b(?:{names})\b"
+    return re.compile(rf"{names}|{giveaways}")
 
 
 def _names(language: str, region: str) -> tuple[str, str]:
+    """The region's name pattern and giveaway pattern in ``language``."""
     if language == "en":
         return _ENGLISH_NAMES.get(region, _NEVER), _NEVER
-    return _LOCAL_NAMES.get(region, _NEVER), _LOCAL_DEMONYMS.get(region, _NEVER)
+    return _LOCAL_NAMES.get(region, _NEVER), _LOCAL_GIVEAWAYS.get(region, _NEVER)
 
 
 def _tidy(text: str, original: str, language: str) -> str:
