@@ -14,9 +14,9 @@ REGENERATE = "regenerate with `python -m surgsteer_cli.datasets.build`"
 
 
 def require_file(path: Path, what: str) -> Path:
-    """Return ``path`` if it is a file, else raise DataError naming ``what`` was expected."""
+    """Return ``path`` if it is a file, else raise DataError saying what was expected."""
     if not path.is_file():
-        raise DataError(f"{what}: {path} not found")
+        raise DataError(f"{path} not found ({what})")
     return path
 
 

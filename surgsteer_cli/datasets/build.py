@@ -16,9 +16,9 @@ from pathlib import Path
 
 from surgsteer_cli import console
 from surgsteer_cli.datasets._io import require_file, write_jsonl
-from surgsteer_cli.datasets.blend import REGION_LANGUAGE, BlendItem, load_blend, neutralize
+from surgsteer_cli.datasets.blend import REGION_LANGUAGE, BlendItem, load_blend
 from surgsteer_cli.datasets.bmlama import LANGUAGES, load_bmlama
-from surgsteer_cli.datasets.neutralize import mentions_region
+from surgsteer_cli.datasets.neutralize import mentions_region, neutralize
 from surgsteer_cli.datasets.splits import make_splits, splits_to_json
 from surgsteer_cli.errors import DataError, SurgsteerError
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         build(args.shared, args.out)
     except SurgsteerError as exc:
-        console.err.print(f"Error: {exc}", markup=False)
+        console.err.print(f"Error: {exc}", markup=False, soft_wrap=True)
         return 1
     console.info(f"wrote {args.out}")
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,13 +79,15 @@ def load_splits(path: Path | None = None) -> Splits:
     return Splits(*blend, *bmlama)
 
 
-def assert_disjoint(evaluated: Iterable, extraction: Iterable, what: str) -> None:
-    """Raise DataError if any evaluated item was also used for extraction."""
+def assert_disjoint(
+    evaluated: Iterable[Hashable], extraction: Iterable[Hashable], what: str
+) -> None:
+    """Raise DataError naming the items that are both evaluated and used for extraction."""
     overlap = set(evaluated) & set(extraction)
     if overlap:
         shown = ", ".join(sorted(map(str, overlap))[:5])
         more = f" and {len(overlap) - 5} more" if len(overlap) > 5 else ""
-        raise DataError(f"{what}: {len(overlap)} item(s) used for extraction too: {shown}{more}")
+        raise DataError(f"{what}: {len(overlap)} item(s) in both sets: {shown}{more}")
 
 
 def _rank(keys: set[Any]) -> list[Any]:
