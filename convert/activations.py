@@ -108,12 +108,8 @@ def _forward(
         content[r, width - len(ids) :] = torch.tensor(keep, dtype=torch.float32)
     positions = (attention.cumsum(dim=1) - 1).clamp(min=0)
     with torch.inference_mode(), capture_outputs(loaded.blocks) as captured:
-        loaded.model(
-            input_ids=input_ids,
-            attention_mask=attention,
-            position_ids=positions,
-            use_cache=False,
-            logits_to_keep=1,
+        loaded.model.get_decoder()(  # the blocks only: no language-model head
+            input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=False
         )
     hidden = torch.stack([captured[i] for i in range(len(loaded.blocks))], dim=1).float()
     weights = (content / content.sum(dim=1, keepdim=True))[:, None, :, None]  # [b, 1, seq, 1]

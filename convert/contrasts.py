@@ -17,16 +17,10 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from surgsteer_cli.datasets import (
-    LANGUAGE_REGION,
-    BlendItem,
-    ClozeItem,
-    load_blend,
-    load_bmlama,
-    load_splits,
-)
+from surgsteer_cli.datasets.blend import LANGUAGE_REGION, BlendItem, load_blend
 from surgsteer_cli.datasets.bmlama import LANGUAGES as BMLAMA_LANGUAGES
-from surgsteer_cli.datasets.bmlama import MASK
+from surgsteer_cli.datasets.bmlama import MASK, ClozeItem, load_bmlama
+from surgsteer_cli.datasets.splits import load_splits
 from surgsteer_cli.errors import DataError
 
 T = TypeVar("T")

@@ -13,6 +13,8 @@ from surgsteer_cli import __version__
 from surgsteer_cli.errors import SurgsteerError
 
 COMMANDS: dict[str, str] = {
+    "layers": "convert.commands:layers",
+    "extract": "convert.commands:extract",
 }
 
 
