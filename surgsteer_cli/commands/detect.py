@@ -30,7 +30,7 @@ def detect(text: str | None, candidates: str, as_json: bool) -> None:
     Unknown or unsure results print "unknown": such questions are answered without
     LOC steering.
     """
-    codes = langid.check_languages(code.strip() for code in candidates.split(",") if code.strip())
+    codes = langid.check_languages(c.strip().lower() for c in candidates.split(",") if c.strip())
     texts = [text] if text is not None else _stdin_lines()
     for line in texts:
         detection = langid.detect(line, codes)
