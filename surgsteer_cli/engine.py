@@ -13,6 +13,25 @@ from surgsteer_cli.errors import ModelLoadError, SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 
 _GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL")
+_GGML_LOG_ERROR = 4  # ggml's enum: none, debug, info, warn, error, cont
+_llama_errors: list[str] = []
+
+
+def _silence_llama_logs() -> None:
+    """Keep llama.cpp's log lines off the terminal; remember its errors for our messages."""
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if level == _GGML_LOG_ERROR:
+            _llama_errors.append(text.decode("utf-8", errors="replace").strip())
+
+    global _log_callback
+    _log_callback = callback  # must outlive this call: llama.cpp keeps the pointer
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
+_log_callback = None
 
 
 def gpu_backend() -> str | None:
@@ -40,6 +59,9 @@ class Engine:
     ) -> None:
         import llama_cpp
 
+        if _log_callback is None:
+            _silence_llama_logs()
+        _llama_errors.clear()
         backend = gpu_backend()
         if n_gpu_layers is None:
             n_gpu_layers = -1 if backend else 0
@@ -55,7 +77,8 @@ class Engine:
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelLoadError(f"cannot load model {model_path}: {exc}") from None
+            detail = _llama_errors[-1] if _llama_errors else str(exc)
+            raise ModelLoadError(f"cannot load model {model_path}: {detail}") from None
         self.path = Path(model_path)
         try:
             self.spec = ModelSpec.from_metadata(self.llm.metadata)

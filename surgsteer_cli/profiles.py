@@ -38,14 +38,19 @@ class Profile:
         """The combined control buffer. Scales default to each file's ``default_scale`` and
         layers to each file's band; a scale of 0 leaves that role out."""
         parts = []
-        for vector, scale, layers in ((self.en, en_scale, en_layers), (self.loc, loc_scale, loc_layers)):
+        for vector, scale, layers in (
+            (self.en, en_scale, en_layers),
+            (self.loc, loc_scale, loc_layers),
+        ):
             if vector is None:
                 continue
             scale = vector.default_scale if scale is None else scale
             parts.append((vector, scale, vector.band_layers if layers is None else list(layers)))
         return control_buffer(spec, parts)
 
-    def scales(self, en_scale: float | None = None, loc_scale: float | None = None) -> dict[str, float]:
+    def scales(
+        self, en_scale: float | None = None, loc_scale: float | None = None
+    ) -> dict[str, float]:
         """The scales that ``buffer`` would use for each role present."""
         result = {}
         if self.en is not None:
@@ -118,7 +123,9 @@ def _explicit_vectors(spec: ModelSpec, dirs: Iterable[Path]) -> list[tuple[Path,
     return found
 
 
-def _add(profiles: dict[str, Profile], path: Path, vector: SteeringVector, keep_existing: bool = False) -> None:
+def _add(
+    profiles: dict[str, Profile], path: Path, vector: SteeringVector, keep_existing: bool = False
+) -> None:
     profile = profiles.setdefault(vector.language, Profile(vector.language))
     if getattr(profile, vector.role) is not None:
         if keep_existing:
