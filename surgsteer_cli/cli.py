@@ -13,6 +13,7 @@ from surgsteer_cli import __version__
 from surgsteer_cli.errors import SurgsteerError
 
 COMMANDS: dict[str, str] = {
+    "detect": "surgsteer_cli.commands.detect:detect",
     "layers": "convert.commands:layers",
     "extract": "convert.commands:extract",
 }

@@ -16,7 +16,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-GENERAL_KEYS = ("general.architecture", "general.basename", "general.size_label", "general.finetune")
+GENERAL_KEYS = (
+    "general.architecture",
+    "general.basename",
+    "general.size_label",
+    "general.finetune",
+)
 ARCH_KEYS = (
     "block_count",
     "embedding_length",

@@ -87,7 +87,9 @@ def validate(vector: SteeringVector) -> None:
         raise VectorFileError("the vector has no direction.N tensors")
     spec = vector.model
     if spec.n_layer < 2 or spec.n_embd < 1:
-        raise VectorFileError(f"implausible model shape: n_layer={spec.n_layer}, n_embd={spec.n_embd}")
+        raise VectorFileError(
+            f"implausible model shape: n_layer={spec.n_layer}, n_embd={spec.n_embd}"
+        )
     if vector.band is not None:
         start, end = vector.band
         if not 1 <= start <= end < spec.n_layer:

@@ -1,0 +1,62 @@
+"""``surgsteer detect``: which language a question is in, as ``ask`` would see it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+
+import click
+from rich.markup import escape
+
+from surgsteer_cli import langid
+from surgsteer_cli.console import info, out
+
+FALLBACK = "ask answers without LOC steering"
+
+
+@click.command()
+@click.argument("text", required=False)
+@click.option(
+    "--candidates",
+    default=",".join(langid.DEFAULT_LANGUAGES),
+    show_default=True,
+    help="Comma-separated ISO 639-1 codes to choose from.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def detect(text: str | None, candidates: str, as_json: bool) -> None:
+    """Detect the language of TEXT, or of each line read from stdin.
+
+    Unknown or unsure results print "unknown": such questions are answered without
+    LOC steering.
+    """
+    codes = langid.check_languages(c.strip().lower() for c in candidates.split(",") if c.strip())
+    texts = [text] if text is not None else _stdin_lines()
+    for line in texts:
+        detection = langid.detect(line, codes)
+        if as_json:
+            record = {
+                "text": line,
+                "language": detection.language,
+                "confidence": round(detection.confidence, 4),
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            echoed = "" if text is not None else f"  {escape(line)}"
+            out.print(_describe(detection) + echoed, soft_wrap=True)
+
+
+def _stdin_lines() -> Iterator[str]:
+    """Lines from stdin without their line ends; undecodable bytes become U+FFFD."""
+    if sys.stdin.isatty():
+        info("Reading questions from stdin, one per line (Ctrl-D ends).")
+    for raw in sys.stdin.buffer:
+        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def _describe(detection: langid.Detection) -> str:
+    confidence = f"confidence {detection.confidence:.2f}"
+    if detection.language is None:
+        return f"[yellow]unknown[/yellow]  {confidence}  [dim]({FALLBACK})[/dim]"
+    name = langid.LANGUAGES[detection.language].name
+    return f"[bold]{detection.language}[/bold] {name}  {confidence}"

@@ -1,0 +1,153 @@
+"""A llama.cpp model (llama-cpp-python) with a control vector that can be swapped live."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from surgsteer_cli.errors import ModelLoadError, SurgsteerError
+from surgsteer_cli.model_spec import ModelSpec
+
+_GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL")
+_GGML_LOG_ERROR = 4  # ggml's enum: none, debug, info, warn, error, cont
+_llama_errors: list[str] = []
+
+
+def _silence_llama_logs() -> None:
+    """Keep llama.cpp's log lines off the terminal; remember its errors for our messages."""
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if level == _GGML_LOG_ERROR:
+            _llama_errors.append(text.decode("utf-8", errors="replace").strip())
+
+    global _log_callback
+    _log_callback = callback  # must outlive this call: llama.cpp keeps the pointer
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
+_log_callback = None
+
+
+def gpu_backend() -> str | None:
+    """Name of the GPU backend llama.cpp was built with, or None for a CPU-only build."""
+    import llama_cpp
+
+    if not llama_cpp.llama_supports_gpu_offload():
+        return None
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    return next((name for name in _GPU_BACKENDS if name in info), "GPU")
+
+
+class Engine:
+    """One loaded model. ``set_control`` changes the steering without reloading weights."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_gpu_layers: int | None = None,
+        logits_all: bool = False,
+        seed: int = 0,
+    ) -> None:
+        import llama_cpp
+
+        if _log_callback is None:
+            _silence_llama_logs()
+        _llama_errors.clear()
+        backend = gpu_backend()
+        if n_gpu_layers is None:
+            n_gpu_layers = -1 if backend else 0
+        self.backend = backend if backend and n_gpu_layers != 0 else "CPU"
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=n_threads or os.cpu_count(),
+                n_gpu_layers=n_gpu_layers,
+                logits_all=logits_all,
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            detail = _llama_errors[-1] if _llama_errors else str(exc)
+            raise ModelLoadError(f"cannot load model {model_path}: {detail}") from None
+        self.path = Path(model_path)
+        try:
+            self.spec = ModelSpec.from_metadata(self.llm.metadata)
+        except (KeyError, ValueError) as exc:
+            raise ModelLoadError(f"{model_path}: incomplete GGUF metadata ({exc})") from None
+        self._control: np.ndarray | None = None
+
+    @property
+    def chat_template(self) -> str | None:
+        """The model's chat template from its GGUF metadata, if any."""
+        return self.llm.metadata.get("tokenizer.chat_template")
+
+    @property
+    def control(self) -> np.ndarray | None:
+        """The control buffer in effect: shape (n_layer, n_embd), row r steers block r + 1."""
+        return self._control
+
+    def set_control(self, buffer: np.ndarray | None) -> None:
+        """Apply a control buffer (None clears it) and drop the KV cache computed without it."""
+        import llama_cpp
+
+        n_layer, n_embd = self.spec.n_layer, self.spec.n_embd
+        ctx = self.llm.ctx
+        if buffer is None:
+            status = llama_cpp.llama_set_adapter_cvec(ctx, None, 0, n_embd, 0, 0)
+        else:
+            if buffer.shape != (n_layer, n_embd):
+                raise SurgsteerError(
+                    f"control buffer has shape {buffer.shape}, expected {(n_layer, n_embd)}"
+                )
+            buffer = np.ascontiguousarray(buffer, dtype=np.float32)
+            data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            status = llama_cpp.llama_set_adapter_cvec(
+                ctx, data, buffer.size, n_embd, 1, n_layer - 1
+            )
+        if status != 0:
+            raise SurgsteerError(f"llama.cpp refused the control vector (status {status})")
+        self._control = None if buffer is None else buffer
+        self.llm.reset()
+
+    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
+        """Tokens of ``text`` (special tokens in the text are kept as plain text)."""
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0)."""
+        tokens = self.tokenize(prompt)
+        if len(tokens) + 1 > self.llm.n_ctx():
+            raise SurgsteerError(
+                f"the prompt is {len(tokens)} tokens; the context holds {self.llm.n_ctx()}"
+            )
+        if seed is not None:
+            self.llm.set_seed(seed)
+        stream = self.llm.create_completion(
+            tokens,
+            max_tokens=min(max_tokens, self.llm.n_ctx() - len(tokens)),
+            temperature=temperature,
+            stop=list(stop),
+            stream=True,
+        )
+        for chunk in stream:
+            text = chunk["choices"][0]["text"]
+            if text:
+                yield text

@@ -1,0 +1,140 @@
+"""Steering profiles: the EN and LOC vectors of one language for one model, combined into the
+single control buffer llama.cpp applies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from surgsteer_cli import vector_file
+from surgsteer_cli.console import warn
+from surgsteer_cli.errors import ModelMismatchError, VectorFileError
+from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.paths import resource_dir, user_vectors_dir
+from surgsteer_cli.vector_file import SteeringVector
+
+
+@dataclass
+class Profile:
+    """EN (transfer) and LOC (localization) vectors for ``language``; either may be missing."""
+
+    language: str
+    en: SteeringVector | None = None
+    loc: SteeringVector | None = None
+    sources: list[Path] = field(default_factory=list)
+
+    def buffer(
+        self,
+        spec: ModelSpec,
+        *,
+        en_scale: float | None = None,
+        loc_scale: float | None = None,
+        en_layers: Iterable[int] | None = None,
+        loc_layers: Iterable[int] | None = None,
+    ) -> np.ndarray:
+        """The combined control buffer. Scales default to each file's ``default_scale`` and
+        layers to each file's band; a scale of 0 leaves that role out."""
+        parts = []
+        for vector, scale, layers in (
+            (self.en, en_scale, en_layers),
+            (self.loc, loc_scale, loc_layers),
+        ):
+            if vector is None:
+                continue
+            scale = vector.default_scale if scale is None else scale
+            parts.append((vector, scale, vector.band_layers if layers is None else list(layers)))
+        return control_buffer(spec, parts)
+
+    def scales(
+        self, en_scale: float | None = None, loc_scale: float | None = None
+    ) -> dict[str, float]:
+        """The scales that ``buffer`` would use for each role present."""
+        result = {}
+        if self.en is not None:
+            result["en"] = self.en.default_scale if en_scale is None else en_scale
+        if self.loc is not None:
+            result["loc"] = self.loc.default_scale if loc_scale is None else loc_scale
+        return result
+
+
+def control_buffer(
+    spec: ModelSpec, parts: Iterable[tuple[SteeringVector, float, Iterable[int]]]
+) -> np.ndarray:
+    """Sum ``scale * direction[N]`` over the given layers into llama.cpp's layout:
+    shape (n_layer, n_embd), row r holds the vector added after block r + 1."""
+    buffer = np.zeros((spec.n_layer, spec.n_embd), dtype=np.float32)
+    for vector, scale, layers in parts:
+        vector.check_compatible(spec)
+        for layer in layers:
+            if layer not in vector.directions:
+                raise VectorFileError(
+                    f"{vector.role}/{vector.language} vector has no direction for block {layer}"
+                )
+            buffer[layer - 1] += np.float32(scale) * vector.directions[layer]
+    return buffer
+
+
+def default_dirs() -> list[Path]:
+    """Where vectors are searched: the shipped ``vectors/`` and the user's vectors dir."""
+    return [resource_dir("vectors"), user_vectors_dir()]
+
+
+def discover(spec: ModelSpec, explicit: Iterable[Path] = ()) -> dict[str, Profile]:
+    """Profiles for ``spec`` by language. Files under ``explicit`` dirs must all be valid and
+    made for this model; elsewhere, broken files are skipped with a warning and vectors for
+    other models are ignored."""
+    profiles: dict[str, Profile] = {}
+    for path, vector in _explicit_vectors(spec, explicit):
+        _add(profiles, path, vector)
+    for directory in default_dirs():
+        for path in sorted(directory.rglob("*.gguf")) if directory.is_dir() else []:
+            try:
+                vector = vector_file.read(path)
+            except VectorFileError as exc:
+                warn(f"skipping {exc}")
+                continue
+            if vector.model == spec:
+                _add(profiles, path, vector, keep_existing=True)
+    return profiles
+
+
+def _explicit_vectors(spec: ModelSpec, dirs: Iterable[Path]) -> list[tuple[Path, SteeringVector]]:
+    found = []
+    for directory in dirs:
+        directory = Path(directory)
+        if directory.is_file():
+            paths = [directory]
+        elif directory.is_dir():
+            paths = sorted(directory.rglob("*.gguf"))
+        else:
+            raise VectorFileError(f"{directory}: no such vector file or directory")
+        if not paths:
+            raise VectorFileError(f"{directory}: contains no .gguf vector files")
+        for path in paths:
+            vector = vector_file.read(path)
+            try:
+                vector.check_compatible(spec)
+            except ModelMismatchError as exc:
+                raise ModelMismatchError(f"{path}: {exc}") from None
+            found.append((path, vector))
+    return found
+
+
+def _add(
+    profiles: dict[str, Profile], path: Path, vector: SteeringVector, keep_existing: bool = False
+) -> None:
+    profile = profiles.setdefault(vector.language, Profile(vector.language))
+    if getattr(profile, vector.role) is not None:
+        if keep_existing:
+            return
+        raise VectorFileError(
+            f"{path}: a second {vector.role} vector for {vector.language!r} "
+            f"(first: {profile.sources[0]})"
+        )
+    setattr(profile, vector.role, vector)
+    profile.sources.append(path)
+    for message in vector.warnings:
+        warn(f"{path}: {message}")
