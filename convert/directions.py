@@ -89,7 +89,10 @@ def measure(
         if value not in allowed:
             raise SurgsteerError(f"unknown {what} {value!r}: choose from {', '.join(allowed)}")
     data = load_extraction_data(languages, max_items)
-    contrasts = {lang: (en_contrast(data, lang), loc_contrast(data, lang, loc_method)) for lang in data.languages}
+    contrasts = {
+        lang: (en_contrast(data, lang), loc_contrast(data, lang, loc_method))
+        for lang in data.languages
+    }
     states = collect(loaded, data.prompts(), max_batch_tokens=max_batch_tokens)
     aggregator = AGGREGATORS[aggregate]
     return Measurement(
@@ -98,6 +101,12 @@ def measure(
         pool=pool,
         aggregate=aggregate,
         loc_method=loc_method,
-        en={lang: block_directions(states, en, pool, aggregator) for lang, (en, _) in contrasts.items()},
-        loc={lang: block_directions(states, loc, pool, aggregator) for lang, (_, loc) in contrasts.items()},
+        en={
+            lang: block_directions(states, en, pool, aggregator)
+            for lang, (en, _) in contrasts.items()
+        },
+        loc={
+            lang: block_directions(states, loc, pool, aggregator)
+            for lang, (_, loc) in contrasts.items()
+        },
     )

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from convert.directions import BlockDirections, Measurement, orthogonalize
-from surgsteer_cli import paths
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.vector_file import SteeringVector, validate, write
@@ -24,11 +23,6 @@ NORMALIZATION = (
     "direction.N = unit direction x mean per-token L2 norm of block N's output over the "
     "contrast prompts (special tokens excluded); scale s adds s x that typical norm per block"
 )
-
-
-def layers_dir(model_id: str) -> Path:
-    """Default folder of ``surgsteer layers`` output (plot and bands) for a model."""
-    return paths.home_dir() / "layers" / model_id
 
 
 def parse_band(text: str, n_layer: int) -> Band:
@@ -60,10 +54,12 @@ def build_vectors(
             ("en", en, en.vectors, en_band, ""),
             ("loc", loc, loc_vectors, loc_band, loc_note),
         ):
+            kind = "EN" if role == "en" else f"LOC ({measurement.loc_method} method)"
             method = (
-                f"{role.upper()}: {measurement.aggregate} aggregation of {measurement.pool}-pooled "
-                f"block outputs; {source.contrast.description}{note}; "
-                f"LOC method {measurement.loc_method}; band from {band_source}"
+                f"{kind}: {measurement.aggregate} aggregation of {measurement.pool}-pooled block "
+                f"outputs, {source.contrast.description}{note}; band {band[0]}-{band[1]} from "
+                f"{band_source}; default_scale = mean over the band of shift / typical norm, "
+                "divided by the band width"
             )
             vector = _vector(role, lang, spec, source, raw, band, method)
             validate(vector)
@@ -89,7 +85,9 @@ def _vector(
     if not np.all(shift[1:] > 0):
         raise SurgsteerError(f"{role}/{language}: the contrast gives a zero direction")
     units = raw / shift[:, None]
-    directions = {n: (units[n] * source.typical_norm[n]).astype(np.float32) for n in range(1, spec.n_layer)}
+    directions = {
+        n: (units[n] * source.typical_norm[n]).astype(np.float32) for n in range(1, spec.n_layer)
+    }
     relative = shift / source.typical_norm
     width = band[1] - band[0] + 1
     return SteeringVector(

