@@ -6,19 +6,24 @@ The converted model is cached (``paths.cache_dir()/hf``); the first run converts
 from __future__ import annotations
 
 import ctypes
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 llama_cpp = pytest.importorskip("llama_cpp")
 
 from convert.activations import collect  # noqa: E402
+from convert.contrasts import ExtractionData, load_extraction_data  # noqa: E402
 from convert.directions import measure  # noqa: E402
 from convert.extract import build_vectors, write_vectors  # noqa: E402
 from convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
 from convert.loading import LoadedModel, load_model  # noqa: E402
+from surgsteer_cli.cli import main  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.vector_file import SteeringVector, read  # noqa: E402
 
@@ -135,3 +140,69 @@ def test_hook_at_block_n_matches_llama_cpp_direction_n(loaded, llm, ko_en, block
     assert correlation[block] >= 0.999, correlation
     for neighbour in (block - 1, block + 1):  # off by one block: >= 10x the mismatch
         assert 1 - correlation[neighbour] > 10 * (1 - correlation[block]), correlation
+
+
+@pytest.fixture
+def cli(loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch):
+    """Run a surgsteer command in process, reusing the loaded model."""
+    monkeypatch.setattr("convert.loading.load_model", lambda model=None, gguf=None: loaded)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(main, list(args))
+
+    return invoke
+
+
+def _assert_one_line_error(result, message: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], result.output
+
+
+def test_layer_out_of_range_is_refused(cli, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = cli(
+        "extract", "--lang", "ko", "--en-layers", "0-30", "--loc-layers", "14-16", "--out", str(out)
+    )
+    _assert_one_line_error(result, "outside blocks 1..17")
+    assert not out.exists()
+
+
+def test_empty_contrast_set_is_refused_before_any_file(cli, monkeypatch, tmp_path: Path) -> None:
+    def no_culture_questions(languages, max_items=None):
+        data = load_extraction_data(languages, max_items)
+        return ExtractionData(data.cloze, {lang: [] for lang in data.blend})
+
+    monkeypatch.setattr("convert.directions.load_extraction_data", no_culture_questions)
+    out = tmp_path / "out"
+    result = cli(
+        "extract", "--lang", "ko", "--en-layers", "5-10", "--loc-layers", "14-16", "--out", str(out)
+    )
+    _assert_one_line_error(result, "empty contrast set")
+    assert not out.exists()
+
+
+def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Path) -> None:
+    out = tmp_path / "vectors"
+    result = cli("extract", "--lang", "ko", "--lang", "el", "--max-items", "10", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "layers.json").read_text())
+    assert (out / "layers.png").stat().st_size > 0
+    assert sorted(path.name for path in out.glob("*.gguf")) == [
+        "el.en.gguf", "el.loc.gguf", "ko.en.gguf", "ko.loc.gguf"
+    ]  # fmt: skip
+    for path in out.glob("*.gguf"):
+        vector = read(path)
+        assert vector.model == loaded.spec
+        assert vector.layers == list(range(1, 18))
+        assert path.name == f"{vector.language}.{vector.role}.gguf"
+        assert list(vector.band) == report[f"{vector.role}_band"]
+        assert vector.default_scale > 0
+        assert "the layer analysis of this run" in vector.method
+        assert "typical" in vector.normalization
+    assert "BMLAMA-53" in read(out / "ko.en.gguf").method
+    assert "BLEnD" in read(out / "ko.loc.gguf").method
+
+    again = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
+    assert again.exit_code == 0, again.output
+    assert "from layers.json" in read(out / "ko.en.gguf").method
