@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,22 @@ def gpu_backend() -> str | None:
         return None
     info = llama_cpp.llama_print_system_info().decode(errors="replace")
     return next((name for name in _GPU_BACKENDS if name in info), "GPU")
+
+
+@dataclass(frozen=True)
+class Perf:
+    """llama.cpp's own counters: prompt tokens evaluated in batches, then tokens decoded one by
+    one (each generated token except the last, which is sampled but never evaluated)."""
+
+    prompt_tokens: int
+    prompt_s: float
+    decoded_tokens: int
+    decode_s: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Decoding speed; 0 when nothing was decoded."""
+        return self.decoded_tokens / self.decode_s if self.decode_s > 0 else 0.0
 
 
 class Engine:
@@ -132,18 +149,28 @@ class Engine:
         seed: int | None = None,
         stop: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0)."""
+        """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0).
+        A prompt that does not fit the context is refused here, before streaming starts."""
         tokens = self.tokenize(prompt)
         if len(tokens) + 1 > self.llm.n_ctx():
             raise SurgsteerError(
                 f"the prompt is {len(tokens)} tokens; the context holds {self.llm.n_ctx()}"
             )
-        if seed is not None:
-            self.llm.set_seed(seed)
+        return self._stream(tokens, max_tokens, temperature, seed, stop)
+
+    def _stream(
+        self,
+        tokens: list[int],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        stop: Sequence[str],
+    ) -> Iterator[str]:
         stream = self.llm.create_completion(
             tokens,
             max_tokens=min(max_tokens, self.llm.n_ctx() - len(tokens)),
             temperature=temperature,
+            seed=seed,
             stop=list(stop),
             stream=True,
         )
@@ -151,3 +178,30 @@ class Engine:
             text = chunk["choices"][0]["text"]
             if text:
                 yield text
+
+    def next_logits(self, text: str) -> np.ndarray:
+        """Logits of the token after ``text``, evaluated afresh under the current control."""
+        import llama_cpp
+
+        self.llm.reset()
+        self.llm.eval(self.tokenize(text))
+        logits = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(logits, shape=(self.llm.n_vocab(),)).copy()
+
+    def reset_perf(self) -> None:
+        """Start llama.cpp's token counters and timers afresh (see ``perf``)."""
+        import llama_cpp
+
+        llama_cpp.llama_perf_context_reset(self.llm.ctx)
+
+    def perf(self) -> Perf:
+        """Tokens llama.cpp evaluated since ``reset_perf``, and the time it spent on them."""
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self.llm.ctx)
+        return Perf(
+            prompt_tokens=data.n_p_eval,
+            prompt_s=data.t_p_eval_ms / 1000,
+            decoded_tokens=data.n_eval,
+            decode_s=data.t_eval_ms / 1000,
+        )

@@ -1,0 +1,82 @@
+"""``surgsteer vectors ls|inspect``: the steering-vector files and what is in them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from surgsteer_cli import inspection
+from surgsteer_cli.console import info, out, warn
+from surgsteer_cli.display import layer_ranges
+from surgsteer_cli.profiles import default_dirs
+
+
+@click.group()
+def vectors() -> None:
+    """List and inspect steering-vector files."""
+
+
+@vectors.command("ls")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+def ls(directory: Path | None) -> None:
+    """List the vectors in DIRECTORY [default: the shipped and the user vector dirs]."""
+    dirs = [directory] if directory else default_dirs()
+    missing = [d for d in dirs if not d.is_dir()]
+    if directory and missing:
+        raise click.ClickException(f"{directory}: no such directory")
+    listings = inspection.list_vectors(d for d in dirs if d.is_dir())
+    for listing in listings:
+        if listing.error:
+            warn(f"skipping {escape(listing.error)}")
+    found = [listing for listing in listings if listing.vector is not None]
+    if not found:
+        info(f"No vector files in {', '.join(str(d) for d in dirs)}.")
+        return
+    table = Table("model", "language", "role", "layers", "band", "scale", "file")
+    for listing in found:
+        vector = listing.vector
+        spec = vector.model
+        table.add_row(
+            f"{spec.architecture} {spec.n_layer}x{spec.n_embd} {spec.fingerprint}",
+            vector.language,
+            vector.role,
+            layer_ranges(vector.layers),
+            "-" if vector.band is None else f"{vector.band[0]}-{vector.band[1]}",
+            f"{vector.default_scale:g}",
+            escape(str(listing.path)),
+        )
+    out.print(table)
+
+
+@vectors.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def inspect(file: Path, as_json: bool) -> None:
+    """Show every tag of FILE, its band and per-layer norms, and cos(EN, LOC) per layer when
+    the other role's file for the same language and model is in the same directory."""
+    report = inspection.inspect(file)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+        return
+    tags = Table("tag", "value", title=escape(str(file)), title_justify="left")
+    for key, value in report["tags"].items():
+        tags.add_row(key, escape(str(value)))
+    out.print(tags)
+    sibling = report["sibling"]
+    columns = ["block", "norm", "in band"] + (["cos(EN, LOC)"] if sibling else [])
+    layers = Table(*columns)
+    for row in report["layers"]:
+        cells = [str(row["block"]), f"{row['norm']:.4g}", "yes" if row["in_band"] else ""]
+        if sibling:
+            cos = row["cos_other_role"]
+            cells.append("-" if cos is None else f"{cos:+.3f}")
+        layers.add_row(*cells)
+    out.print(layers)
+    if sibling:
+        info(f"cos(EN, LOC) against {sibling}")
+    for message in report["warnings"]:
+        warn(message)
