@@ -72,7 +72,7 @@ class ChatView:
 
     def piece(self, text: str) -> None:
         """A piece of the answer being streamed."""
-        self.out.print(text, end="", markup=False, highlight=False)
+        self.out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
 
     def answer_end(self, stopped: bool) -> None:
         """The answer is complete, or was stopped with Ctrl-C."""

@@ -12,6 +12,7 @@ from rich.table import Table
 from surgsteer_cli import inspection
 from surgsteer_cli.console import info, out, warn
 from surgsteer_cli.display import layer_ranges
+from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.profiles import default_dirs
 
 
@@ -24,32 +25,40 @@ def vectors() -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 def ls(directory: Path | None) -> None:
     """List the vectors in DIRECTORY [default: the shipped and the user vector dirs]."""
-    dirs = [directory] if directory else default_dirs()
-    missing = [d for d in dirs if not d.is_dir()]
-    if directory and missing:
-        raise click.ClickException(f"{directory}: no such directory")
-    listings = inspection.list_vectors(d for d in dirs if d.is_dir())
+    if directory is not None and not directory.is_dir():
+        raise VectorFileError(f"{directory}: no such directory")
+    dirs = [directory] if directory else [d for d in default_dirs() if d.is_dir()]
+    shown = 0
+    for root in dirs:
+        listings = inspection.list_vectors([root])
+        for listing in listings:
+            if listing.error:
+                warn(f"skipping {escape(listing.error)}")
+        found = [listing for listing in listings if listing.vector is not None]
+        if found:
+            out.print(_table(root, found))
+            shown += len(found)
+    if not shown:
+        where = ", ".join(str(d) for d in dirs) or "the shipped or user vector directories"
+        info(f"No vector files in {where}.")
+
+
+def _table(root: Path, listings: list[inspection.Listing]) -> Table:
+    table = Table(title=escape(str(root)), title_justify="left")
+    for column in ("model", "language", "role", "layers", "band", "scale", "file"):
+        table.add_column(column, overflow="fold")
     for listing in listings:
-        if listing.error:
-            warn(f"skipping {escape(listing.error)}")
-    found = [listing for listing in listings if listing.vector is not None]
-    if not found:
-        info(f"No vector files in {', '.join(str(d) for d in dirs)}.")
-        return
-    table = Table("model", "language", "role", "layers", "band", "scale", "file")
-    for listing in found:
         vector = listing.vector
-        spec = vector.model
         table.add_row(
-            f"{spec.architecture} {spec.n_layer}x{spec.n_embd} {spec.fingerprint}",
+            f"{vector.model.architecture} {vector.model.fingerprint[:8]}",
             vector.language,
             vector.role,
             layer_ranges(vector.layers),
             "-" if vector.band is None else f"{vector.band[0]}-{vector.band[1]}",
             f"{vector.default_scale:g}",
-            escape(str(listing.path)),
+            escape(str(listing.path.relative_to(root))),
         )
-    out.print(table)
+    return table
 
 
 @vectors.command()
