@@ -66,6 +66,21 @@ def default_model(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def cached_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """In-process commands get the shared engine for the default model instead of loading it
+    again (other model paths still load for real); SURGSTEER_MODEL points at it."""
+    from surgsteer_cli import session
+    from surgsteer_cli.engine import Engine
+
+    def load(path: Path, **options: object) -> Engine:
+        return engine if Path(path) == engine.path else Engine(path, **options)
+
+    monkeypatch.setattr(session, "Engine", load)
+    monkeypatch.setenv("SURGSTEER_MODEL", str(engine.path))
+    return engine
+
+
+@pytest.fixture
 def make_vector(loaded_engine: Engine) -> Callable[..., SteeringVector]:
     """Build a SteeringVector for the default model: seeded random directions of norm
     ``norm`` at ``layers`` (or the given ``directions``)."""
