@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,20 @@ class Listing:
 def list_vectors(dirs: Iterable[Path]) -> list[Listing]:
     """Every ``.gguf`` file under ``dirs`` (recursively, sorted), read and validated."""
     return _read_all(path for d in dirs for path in sorted(Path(d).rglob("*.gguf")))
+
+
+def summary(listing: Listing) -> dict[str, object]:
+    """The ``vectors ls`` fields of a readable file, JSON-ready."""
+    vector = listing.vector
+    return {
+        "file": str(listing.path),
+        "model": dataclasses.asdict(vector.model),
+        "language": vector.language,
+        "role": vector.role,
+        "layers": vector.layers,
+        "band": list(vector.band) if vector.band else None,
+        "scale": vector.default_scale,
+    }
 
 
 def tags(path: Path) -> dict[str, object]:

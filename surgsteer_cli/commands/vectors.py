@@ -23,24 +23,29 @@ def vectors() -> None:
 
 @vectors.command("ls")
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
-def ls(directory: Path | None) -> None:
-    """List the vectors in DIRECTORY [default: the shipped and the user vector dirs]."""
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per file.")
+def ls(directory: Path | None, as_json: bool) -> None:
+    """List the vectors in DIRECTORY [default: the shipped and the user vector dirs].
+    Files that cannot be read are reported on stderr and skipped."""
     if directory is not None and not directory.is_dir():
         raise VectorFileError(f"{directory}: no such directory")
     dirs = [directory] if directory else [d for d in default_dirs() if d.is_dir()]
-    shown = 0
+    found: dict[Path, list[inspection.Listing]] = {}
     for root in dirs:
-        listings = inspection.list_vectors([root])
-        for listing in listings:
+        for listing in inspection.list_vectors([root]):
             if listing.error:
                 warn(f"skipping {escape(listing.error)}")
-        found = [listing for listing in listings if listing.vector is not None]
-        if found:
-            out.print(_table(root, found))
-            shown += len(found)
-    if not shown:
+            else:
+                found.setdefault(root, []).append(listing)
+    if as_json:
+        records = [inspection.summary(item) for items in found.values() for item in items]
+        click.echo(json.dumps(records, ensure_ascii=False))
+        return
+    if not found:
         where = ", ".join(str(d) for d in dirs) or "the shipped or user vector directories"
-        info(f"No vector files in {where}.")
+        info(f"No vector files in {escape(where)}.")
+    for root, listings in found.items():
+        out.print(_table(root, listings))
 
 
 def _table(root: Path, listings: list[inspection.Listing]) -> Table:
