@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +47,10 @@ def gpu_backend() -> str | None:
 @dataclass(frozen=True)
 class Perf:
     """llama.cpp's own counters: prompt tokens evaluated in batches, then tokens decoded one by
-    one (each generated token except the last, which is sampled but never evaluated)."""
+    one (each generated token except the last, which is sampled but never evaluated). Its
+    prompt timer is not used: through llama-cpp-python it stays near zero."""
 
     prompt_tokens: int
-    prompt_s: float
     decoded_tokens: int
     decode_s: float
 
@@ -87,7 +86,7 @@ class Engine:
             self.llm = llama_cpp.Llama(
                 model_path=str(model_path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count(),
+                n_threads=n_threads,  # None: llama-cpp-python's choice, half the cores
                 n_gpu_layers=n_gpu_layers,
                 logits_all=logits_all,
                 seed=seed,
@@ -201,7 +200,6 @@ class Engine:
         data = llama_cpp.llama_perf_context(self.llm.ctx)
         return Perf(
             prompt_tokens=data.n_p_eval,
-            prompt_s=data.t_p_eval_ms / 1000,
             decoded_tokens=data.n_eval,
             decode_s=data.t_eval_ms / 1000,
         )

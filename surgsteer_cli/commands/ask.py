@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 
 import click
 
@@ -53,18 +54,8 @@ def ask(
     if not as_json:
         err.print(header(session, steering), soft_wrap=True)
     engine.reset_perf()
-    started = time.perf_counter()
-    first_token_s = None
-    parts: list[str] = []
-    for piece in pieces:
-        first_token_s = first_token_s or time.perf_counter() - started
-        parts.append(piece)
-        if not as_json:
-            click.echo(piece, nl=False)
-    total_s = time.perf_counter() - started
-    answer = "".join(parts).rstrip()
+    answer, first_token_s, total_s = _consume(pieces, echo=not as_json)
     if not as_json:
-        click.echo()
         return
     perf = engine.perf()
     record = {
@@ -74,7 +65,7 @@ def ask(
         "backend": engine.backend,
         "timings": {
             "load_s": round(load_s, 3),
-            "first_token_s": round(first_token_s or total_s, 3),
+            "first_token_s": round(first_token_s, 3),
             "total_s": round(total_s, 3),
             "prompt_tokens": perf.prompt_tokens,
             "decoded_tokens": perf.decoded_tokens,
@@ -82,6 +73,23 @@ def ask(
         },
     }
     click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:
+    """Read the whole answer, printing it as it comes if ``echo``; return it with the seconds
+    to its first piece and in total."""
+    started = time.perf_counter()
+    first_token_s = None
+    parts = []
+    for piece in pieces:
+        first_token_s = first_token_s or time.perf_counter() - started
+        parts.append(piece)
+        if echo:
+            click.echo(piece, nl=False)
+    if echo:
+        click.echo()
+    total_s = time.perf_counter() - started
+    return "".join(parts).rstrip(), first_token_s or total_s, total_s
 
 
 def read_question(argument: str) -> str:

@@ -31,7 +31,7 @@ _MODEL_OPTIONS = (
         type=click.IntRange(min=1),
         envvar="SURGSTEER_THREADS",
         show_envvar=True,
-        help="CPU threads [default: all cores].",
+        help="CPU threads for generation [default: half the cores].",
     ),
     click.option(
         "--vectors",
@@ -44,7 +44,11 @@ _MODEL_OPTIONS = (
 )
 
 _STEERING_OPTIONS = (
-    click.option("--lang", help="Use this language's profile instead of detecting it."),
+    click.option(
+        "--lang",
+        metavar="CODE",
+        help="Use this language's profile (ISO 639-1) instead of detecting it.",
+    ),
     click.option("--en-scale", type=float, help="EN-steering scale [default: from the file]."),
     click.option("--loc-scale", type=float, help="LOC-steering scale [default: from the file]."),
     click.option("--no-steer", is_flag=True, help="Answer without any steering."),
