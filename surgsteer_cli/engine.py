@@ -151,9 +151,10 @@ class Engine:
         """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0).
         A prompt that does not fit the context is refused here, before streaming starts."""
         tokens = self.tokenize(prompt)
-        if len(tokens) + 1 > self.llm.n_ctx():
+        n_ctx = self.llm.n_ctx()
+        if len(tokens) + 1 > n_ctx:
             raise SurgsteerError(
-                f"the prompt is {len(tokens)} tokens; the context holds {self.llm.n_ctx()}"
+                f"the prompt is too long: {len(tokens)} tokens, the context holds {n_ctx}"
             )
         return self._stream(tokens, max_tokens, temperature, seed, stop)
 
