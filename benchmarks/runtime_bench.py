@@ -1,6 +1,8 @@
 """Runtime benchmark: what steering costs at run time, side by side with its baseline.
 
 1. Decoding speed with a Korean profile applied vs unsteered (goal: ratio >= 0.99).
+   Ratios are medians over pairs of runs taken in turns, so that the load of a shared machine
+   drifting during the run hits both sides alike.
 2. Switching profile (``set_control``) vs reloading the model (goal: >= 100x faster).
 3. ``surgsteer ask`` cold start (a fresh process, steered) vs a bare llama-cpp-python script
    that loads the model, applies the same control vector and generates the same tokens
@@ -61,9 +63,9 @@ print(out["choices"][0]["text"].strip())
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=64, help="tokens per speed run")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating speed rounds")
+    parser.add_argument("--rounds", type=int, default=10, help="steered/unsteered pairs")
     parser.add_argument("--reloads", type=int, default=3, help="model reloads to time")
-    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts of each kind")
+    parser.add_argument("--cold-runs", type=int, default=4, help="cold-start pairs")
     args = parser.parse_args()
 
     model_path = resolve_model(None)
@@ -100,26 +102,27 @@ def make_profile(engine: Engine, language: str, seed: int) -> Profile:
 
 
 def decoding_speed(engine: Engine, profile: Profile, tokens: int, rounds: int) -> tuple:
-    """Median decoding tokens/s (llama.cpp's own counters), rounds alternating."""
+    """Decoding tokens/s from llama.cpp's own counters, steered and unsteered in pairs."""
     prompt = engine.tokenize(qa_prompt(QUESTION))
+
+    def speed(buffer: np.ndarray | None) -> float:
+        engine.set_control(buffer)
+        engine.reset_perf()
+        for _token in itertools.islice(engine.llm.generate(prompt, temp=0.0), tokens):
+            pass
+        return engine.perf().tokens_per_s
+
     steered_buffer = profile.buffer(engine.spec)
-    speeds: dict[str, list[float]] = {"steered": [], "unsteered": []}
-    for _ in range(rounds):
-        for name, buffer in (("unsteered", None), ("steered", steered_buffer)):
-            engine.set_control(buffer)
-            engine.reset_perf()
-            for _token in itertools.islice(engine.llm.generate(prompt, temp=0.0), tokens):
-                pass
-            speeds[name].append(engine.perf().tokens_per_s)
+    speeds = in_pairs(lambda: speed(steered_buffer), lambda: speed(None), rounds)
     engine.set_control(None)
-    steered, plain = statistics.median(speeds["steered"]), statistics.median(speeds["unsteered"])
+    ratio = median_ratio(*speeds)
     return (
-        f"decoding tokens/s ({tokens} tokens, median of {rounds})",
-        f"{steered:.1f} steered",
-        f"{plain:.1f} unsteered",
-        steered / plain,
+        f"decoding tokens/s ({tokens} tokens, {rounds} pairs)",
+        f"{statistics.median(speeds[0]):.1f} steered",
+        f"{statistics.median(speeds[1]):.1f} unsteered",
+        ratio,
         ">= 0.99",
-        steered / plain >= 0.99,
+        ratio >= 0.99,
     )
 
 
@@ -156,24 +159,26 @@ def cold_start(
         ask += ["--vectors", str(vectors), QUESTION]
         bare = [sys.executable, "-c", BARE_SCRIPT, str(model_path), str(buffer_file)]
         bare += [qa_prompt(QUESTION), "32"]
-        outputs: dict[str, list[str]] = {"ask": [], "bare": []}
-        times: dict[str, list[float]] = {"ask": [], "bare": []}
-        for _ in range(runs + 1):  # the first round warms the file cache and is not timed
-            for name, command in (("ask", ask), ("bare", bare)):
-                started = time.perf_counter()
-                done = subprocess.run(command, capture_output=True, env=env, check=True)
-                times[name].append(time.perf_counter() - started)
-                outputs[name].append(done.stdout.decode())
-    record = json.loads(outputs["ask"][-1])
-    same = record["answer"] == outputs["bare"][-1].strip()
-    ask_s, bare_s = statistics.median(times["ask"][1:]), statistics.median(times["bare"][1:])
+        outputs: dict[str, str] = {}
+
+        def wall_time(name: str, command: list[str]) -> float:
+            started = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, env=env, check=True)
+            outputs[name] = done.stdout.decode()
+            return time.perf_counter() - started
+
+        in_pairs(lambda: wall_time("ask", ask), lambda: wall_time("bare", bare), 1)  # warm-up
+        times = in_pairs(lambda: wall_time("ask", ask), lambda: wall_time("bare", bare), runs)
+    record = json.loads(outputs["ask"])
+    same = record["answer"] == outputs["bare"].strip()
+    ratio = median_ratio(*times)
     row = (
-        f"cold start, steered, {record['timings']['decoded_tokens'] + 1} tokens (median of {runs})",
-        f"{ask_s:.2f} s surgsteer ask",
-        f"{bare_s:.2f} s bare script",
-        ask_s / bare_s,
+        f"cold start, steered, {record['timings']['decoded_tokens'] + 1} tokens ({runs} pairs)",
+        f"{statistics.median(times[0]):.2f} s surgsteer ask",
+        f"{statistics.median(times[1]):.2f} s bare script",
+        ratio,
         "<= 1.3x",
-        ask_s / bare_s <= 1.3,
+        ratio <= 1.3,
     )
     notes = [
         f"same answer from both: {'yes' if same else 'NO'} ({record['answer']!r})",
@@ -182,6 +187,24 @@ def cold_start(
         + f"; py3langid model load {langid_load_time():.2f} s (Latin/Arabic-script questions)",
     ]
     return row, notes
+
+
+def in_pairs(
+    first: Callable[[], float], second: Callable[[], float], rounds: int
+) -> tuple[list[float], list[float]]:
+    """Measure both ``rounds`` times, in turns (AB, BA, AB...) so that drifting load on the
+    machine hits both alike."""
+    results: tuple[list[float], list[float]] = ([], [])
+    for index in range(rounds):
+        order = (0, 1) if index % 2 == 0 else (1, 0)
+        for which in order:
+            results[which].append((first, second)[which]())
+    return results
+
+
+def median_ratio(first: list[float], second: list[float]) -> float:
+    """Median over the pairs of first / second."""
+    return statistics.median(a / b for a, b in zip(first, second, strict=True))
 
 
 def median_time(action: Callable[[int], object], repeats: int) -> float:

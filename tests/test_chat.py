@@ -64,7 +64,6 @@ def test_profile_switches_are_shown_inline(ko_vectors: Path) -> None:
         "switch: ko Korean (detected, confidence 1.00) -> profile ko: EN x4 @ blocks 5-6, "
         "LOC x0.5 @ blocks 12",
     ]
-    assert len(stdout.strip().splitlines()) == 5  # one answer per question
 
 
 @pytest.mark.usefixtures("cached_engine")
