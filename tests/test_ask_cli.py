@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from surgsteer_cli import vector_file
+from surgsteer_cli import session, vector_file
 from surgsteer_cli.cli import main
+from surgsteer_cli.errors import SurgsteerError
 
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 ENGLISH = "What is the capital of France?"
@@ -162,11 +164,26 @@ class TestErrors:
 
     @pytest.mark.usefixtures("cached_engine")
     def test_vector_for_another_model(self, make_vector, loaded_engine, tmp_path: Path) -> None:
-        from dataclasses import replace
-
-        spec = replace(loaded_engine.spec, n_embd=1024)
+        spec = dataclasses.replace(loaded_engine.spec, n_embd=1024)
         vector = make_vector("loc", "ko", [3], spec=spec)
         path = vector_file.write(vector, tmp_path / "ko.gguf")
         assert_one_line_error(
             ask("--vectors", str(path), KOREAN), "n_embd is 1024 in the vector but 640"
         )
+
+
+def test_model_options_come_from_the_environment(monkeypatch, tmp_path: Path) -> None:
+    seen = []
+
+    def load_engine(options: session.RuntimeOptions) -> None:
+        seen.append(options)
+        raise SurgsteerError("not loading")
+
+    monkeypatch.setattr(session, "load_engine", load_engine)
+    monkeypatch.setenv("SURGSTEER_MODEL", "/models/m.gguf")
+    monkeypatch.setenv("SURGSTEER_GPU_LAYERS", "7")
+    monkeypatch.setenv("SURGSTEER_THREADS", "3")
+    assert_one_line_error(ask("--vectors", str(tmp_path), ENGLISH), "not loading")
+    assert seen == [
+        session.RuntimeOptions(model="/models/m.gguf", gpu_layers=7, threads=3, vectors=(tmp_path,))
+    ]
