@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -233,6 +233,10 @@ def run(chat: Chat, read_line: Callable[[], str | None]) -> None:
 def terminal_reader(console: Console) -> Callable[[], str | None]:
     """Read lines with a prompt and line editing on a terminal, plain lines from a pipe
     (undecodable bytes become U+FFFD); None at end of input."""
+
+    if sys.stdin.isatty():
+        with suppress(ImportError):  # absent on Windows
+            import readline  # noqa: F401 (gives input() line editing and history)
 
     def read_line() -> str | None:
         if not sys.stdin.isatty():
