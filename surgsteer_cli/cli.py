@@ -13,7 +13,11 @@ from surgsteer_cli import __version__
 from surgsteer_cli.errors import SurgsteerError
 
 COMMANDS: dict[str, str] = {
+    "ask": "surgsteer_cli.commands.ask:ask",
+    "chat": "surgsteer_cli.commands.chat:chat",
     "detect": "surgsteer_cli.commands.detect:detect",
+    "doctor": "surgsteer_cli.commands.doctor:doctor",
+    "vectors": "surgsteer_cli.commands.vectors:vectors",
 }
 
 

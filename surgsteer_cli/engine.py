@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ctypes
-import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,22 @@ def gpu_backend() -> str | None:
     return next((name for name in _GPU_BACKENDS if name in info), "GPU")
 
 
+@dataclass(frozen=True)
+class Perf:
+    """llama.cpp's own counters: prompt tokens evaluated in batches, then tokens decoded one by
+    one (each generated token except the last, which is sampled but never evaluated). Its
+    prompt timer is not used: through llama-cpp-python it stays near zero."""
+
+    prompt_tokens: int
+    decoded_tokens: int
+    decode_s: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Decoding speed; 0 when nothing was decoded."""
+        return self.decoded_tokens / self.decode_s if self.decode_s > 0 else 0.0
+
+
 class Engine:
     """One loaded model. ``set_control`` changes the steering without reloading weights."""
 
@@ -70,7 +86,7 @@ class Engine:
             self.llm = llama_cpp.Llama(
                 model_path=str(model_path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count(),
+                n_threads=n_threads,  # None: llama-cpp-python's choice, half the cores
                 n_gpu_layers=n_gpu_layers,
                 logits_all=logits_all,
                 seed=seed,
@@ -132,18 +148,29 @@ class Engine:
         seed: int | None = None,
         stop: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0)."""
+        """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0).
+        A prompt that does not fit the context is refused here, before streaming starts."""
         tokens = self.tokenize(prompt)
-        if len(tokens) + 1 > self.llm.n_ctx():
+        n_ctx = self.llm.n_ctx()
+        if len(tokens) + 1 > n_ctx:
             raise SurgsteerError(
-                f"the prompt is {len(tokens)} tokens; the context holds {self.llm.n_ctx()}"
+                f"the prompt is too long: {len(tokens)} tokens, the context holds {n_ctx}"
             )
-        if seed is not None:
-            self.llm.set_seed(seed)
+        return self._stream(tokens, max_tokens, temperature, seed, stop)
+
+    def _stream(
+        self,
+        tokens: list[int],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        stop: Sequence[str],
+    ) -> Iterator[str]:
         stream = self.llm.create_completion(
             tokens,
             max_tokens=min(max_tokens, self.llm.n_ctx() - len(tokens)),
             temperature=temperature,
+            seed=seed,
             stop=list(stop),
             stream=True,
         )
@@ -151,3 +178,29 @@ class Engine:
             text = chunk["choices"][0]["text"]
             if text:
                 yield text
+
+    def next_logits(self, text: str) -> np.ndarray:
+        """Logits of the token after ``text``, evaluated afresh under the current control."""
+        import llama_cpp
+
+        self.llm.reset()
+        self.llm.eval(self.tokenize(text))
+        logits = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(logits, shape=(self.llm.n_vocab(),)).copy()
+
+    def reset_perf(self) -> None:
+        """Start llama.cpp's token counters and timers afresh (see ``perf``)."""
+        import llama_cpp
+
+        llama_cpp.llama_perf_context_reset(self.llm.ctx)
+
+    def perf(self) -> Perf:
+        """Tokens llama.cpp evaluated since ``reset_perf``, and the time it spent on them."""
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self.llm.ctx)
+        return Perf(
+            prompt_tokens=data.n_p_eval,
+            decoded_tokens=data.n_eval,
+            decode_s=data.t_eval_ms / 1000,
+        )
