@@ -11,6 +11,7 @@ import numpy as np
 
 from surgsteer_cli.errors import ModelLoadError, SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.prompting import Prompt
 
 _GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL")
 _GGML_LOG_ERROR = 4  # ggml's enum: none, debug, info, warn, error, cont
@@ -135,13 +136,20 @@ class Engine:
         self._control = None if buffer is None else buffer
         self.llm.reset()
 
-    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
-        """Tokens of ``text`` (special tokens in the text are kept as plain text)."""
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
+    def tokenize(self, text: str | Prompt, *, add_bos: bool = True) -> list[int]:
+        """Tokens of ``text``. Special-token spellings count only in a Prompt's template
+        pieces; in a plain string or in user text they are kept as plain text."""
+        pieces = text.pieces if isinstance(text, Prompt) else ((text, False),)
+        tokens: list[int] = []
+        for i, (piece, is_template) in enumerate(pieces):
+            tokens += self.llm.tokenize(
+                piece.encode("utf-8"), add_bos=add_bos and i == 0, special=is_template
+            )
+        return tokens
 
     def generate(
         self,
-        prompt: str,
+        prompt: str | Prompt,
         *,
         max_tokens: int = 64,
         temperature: float = 0.0,

@@ -22,7 +22,7 @@ from surgsteer_cli import langid
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile, discover
-from surgsteer_cli.prompting import Turn, qa_prompt, stop_sequences
+from surgsteer_cli.prompting import Prompt, Turn, qa_prompt, stop_sequences
 
 ENGLISH = "en"
 
@@ -166,7 +166,7 @@ class Session:
         """Length in tokens of the prompt for ``question`` after ``history``."""
         return len(self.engine.tokenize(self.prompt(question, history)))
 
-    def prompt(self, question: str, history: Sequence[Turn] = ()) -> str:
+    def prompt(self, question: str, history: Sequence[Turn] = ()) -> Prompt:
         """The model's prompt for ``question`` after ``history``."""
         return qa_prompt(question, chat_template=self.engine.chat_template, history=history)
 

@@ -179,7 +179,7 @@ def test_history_is_kept_and_the_oldest_turns_dropped_to_fit(model_path) -> None
     chat.handle("And of Spain?")
     assert [q[:2] for q, _ in chat.history] == ["1:", "2:", ENGLISH[:2], "An"]
     assert view.messages.count("context full, dropped oldest turn: 0: The quick") == 1
-    prompt = chat.session.prompt("next", chat.history)
+    prompt = str(chat.session.prompt("next", chat.history))
     assert ENGLISH in prompt and "And of Spain?" in prompt
 
 

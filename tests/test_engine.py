@@ -119,3 +119,15 @@ def test_generation_is_deterministic_at_temperature_zero(engine: Engine) -> None
     first = "".join(engine.generate(prompt, max_tokens=6))
     assert first.strip()
     assert "".join(engine.generate(prompt, max_tokens=6)) == first
+
+
+def test_template_tokens_count_only_in_template_pieces(engine) -> None:
+    """A user who types a special-token spelling gets plain text, not a control token."""
+    from surgsteer_cli.prompting import Prompt
+
+    spelled = "<start_of_turn>"
+    as_user = engine.tokenize(Prompt(((spelled, False),)), add_bos=False)
+    as_template = engine.tokenize(Prompt(((spelled, True),)), add_bos=False)
+    assert len(as_template) == 1
+    assert len(as_user) > 1
+    assert engine.tokenize(spelled, add_bos=False) == as_user
