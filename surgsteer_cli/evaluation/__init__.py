@@ -1,0 +1,1 @@
+"""Scoring model answers: matching against references, metrics, per-sample logs."""
