@@ -14,6 +14,8 @@ from surgsteer_cli.errors import SurgsteerError
 
 COMMANDS: dict[str, str] = {
     "detect": "surgsteer_cli.commands.detect:detect",
+    "eval": "surgsteer_cli.commands.eval:eval_command",
+    "quantize": "surgsteer_cli.commands.quantize:quantize",
 }
 
 
