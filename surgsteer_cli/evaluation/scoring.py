@@ -82,7 +82,7 @@ class Scorer:
         log-likelihoods, so ranking by them ranks the complete sentences."""
         if not sequences or any(len(tokens) < 2 for tokens in sequences):
             raise SurgsteerError("each scored sequence needs a start token and one more token")
-        shared = min(_common_prefix(sequences), min(len(tokens) for tokens in sequences) - 1)
+        shared = shared_prefix_length(sequences)
         if shared == 0:
             raise SurgsteerError("scored sequences must share their start token")
         scores: list[float] = []
@@ -173,11 +173,11 @@ class Scorer:
         return logits - top - log_norm
 
 
-def _common_prefix(sequences: Sequence[Sequence[int]]) -> int:
-    """Length of the longest token prefix shared by every sequence."""
+def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    """How many leading tokens all ``sequences`` share, leaving each at least one of its own."""
     first = sequences[0]
-    length = min(len(tokens) for tokens in sequences)
-    for i in range(length):
+    limit = min(len(tokens) for tokens in sequences) - 1
+    for i in range(limit):
         if any(tokens[i] != first[i] for tokens in sequences):
             return i
-    return length
+    return max(limit, 0)

@@ -9,7 +9,8 @@ Metrics:
 
 Intervals are percentile bootstraps (:data:`RESAMPLES` resamples). For ``all``, each language's
 items are resampled separately and the language means averaged, so every language keeps its
-weight. Each cell's generator is seeded from its name: the numbers do not depend on row order.
+weight. Each cell's generator is seeded from its name and items are taken in key order, so
+the numbers do not depend on the order of the results.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def write_summary(scores: Sequence[Score], directory: Path, extra: dict[str, Any
 
 
 def _samples(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], np.ndarray]:
-    """0/1 outcomes per (model, setting, metric, language)."""
+    """0/1 outcomes per (model, setting, metric, language), in item order."""
+    rows = sorted(rows, key=lambda row: row["item"])
     outcomes: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
     reference = {(row["model"], row["item"]): row["choice"] for row in rows if _is_reference(row)}
     for row in rows:
