@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "chat": "surgsteer_cli.commands.chat:chat",
     "detect": "surgsteer_cli.commands.detect:detect",
     "doctor": "surgsteer_cli.commands.doctor:doctor",
+    "eval": "surgsteer_cli.commands.eval:eval_command",
+    "quantize": "surgsteer_cli.commands.quantize:quantize",
     "vectors": "surgsteer_cli.commands.vectors:vectors",
 }
 

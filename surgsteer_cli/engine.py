@@ -18,21 +18,30 @@ _GGML_LOG_ERROR = 4  # ggml's enum: none, debug, info, warn, error, cont
 _llama_errors: list[str] = []
 
 
-def _silence_llama_logs() -> None:
-    """Keep llama.cpp's log lines off the terminal; remember its errors for our messages."""
+def silence_llama_logs() -> None:
+    """Keep llama.cpp's log lines off the terminal; remember its errors for our messages
+    (``last_llama_error``). Idempotent."""
     import llama_cpp
+
+    global _log_callback
+    if _log_callback is not None:
+        return
 
     @llama_cpp.llama_log_callback
     def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         if level == _GGML_LOG_ERROR:
             _llama_errors.append(text.decode("utf-8", errors="replace").strip())
 
-    global _log_callback
     _log_callback = callback  # must outlive this call: llama.cpp keeps the pointer
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 _log_callback = None
+
+
+def last_llama_error() -> str | None:
+    """The last error line llama.cpp logged (once ``silence_llama_logs`` is in effect)."""
+    return _llama_errors[-1] if _llama_errors else None
 
 
 def gpu_backend() -> str | None:
@@ -61,6 +70,26 @@ class Perf:
         return self.decoded_tokens / self.decode_s if self.decode_s > 0 else 0.0
 
 
+def apply_control(ctx: object, buffer: np.ndarray | None, spec: ModelSpec) -> None:
+    """Set the control vector of llama.cpp context ``ctx``: a float32 C-contiguous buffer of
+    shape (n_layer, n_embd) whose row r steers block r + 1, or None for no steering."""
+    import llama_cpp
+
+    if buffer is None:
+        status = llama_cpp.llama_set_adapter_cvec(ctx, None, 0, spec.n_embd, 0, 0)
+    else:
+        if buffer.shape != (spec.n_layer, spec.n_embd):
+            raise SurgsteerError(
+                f"control buffer has shape {buffer.shape}, expected {(spec.n_layer, spec.n_embd)}"
+            )
+        data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        status = llama_cpp.llama_set_adapter_cvec(
+            ctx, data, buffer.size, spec.n_embd, 1, spec.n_layer - 1
+        )
+    if status != 0:
+        raise SurgsteerError(f"llama.cpp refused the control vector (status {status})")
+
+
 class Engine:
     """One loaded model. ``set_control`` changes the steering without reloading weights."""
 
@@ -76,8 +105,7 @@ class Engine:
     ) -> None:
         import llama_cpp
 
-        if _log_callback is None:
-            _silence_llama_logs()
+        silence_llama_logs()
         _llama_errors.clear()
         backend = gpu_backend()
         if n_gpu_layers is None:
@@ -115,25 +143,10 @@ class Engine:
 
     def set_control(self, buffer: np.ndarray | None) -> None:
         """Apply a control buffer (None clears it) and drop the KV cache computed without it."""
-        import llama_cpp
-
-        n_layer, n_embd = self.spec.n_layer, self.spec.n_embd
-        ctx = self.llm.ctx
-        if buffer is None:
-            status = llama_cpp.llama_set_adapter_cvec(ctx, None, 0, n_embd, 0, 0)
-        else:
-            if buffer.shape != (n_layer, n_embd):
-                raise SurgsteerError(
-                    f"control buffer has shape {buffer.shape}, expected {(n_layer, n_embd)}"
-                )
+        if buffer is not None:
             buffer = np.ascontiguousarray(buffer, dtype=np.float32)
-            data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            status = llama_cpp.llama_set_adapter_cvec(
-                ctx, data, buffer.size, n_embd, 1, n_layer - 1
-            )
-        if status != 0:
-            raise SurgsteerError(f"llama.cpp refused the control vector (status {status})")
-        self._control = None if buffer is None else buffer
+        apply_control(self.llm.ctx, buffer, self.spec)
+        self._control = buffer
         self.llm.reset()
 
     def tokenize(self, text: str | Prompt, *, add_bos: bool = True) -> list[int]:
