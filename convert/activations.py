@@ -49,7 +49,6 @@ def collect(
     prompts: Iterable[str],
     *,
     max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
-    description: str = "Forward passes",
 ) -> States:
     """Run every distinct prompt through the model; batches hold at most ``max_batch_tokens``."""
     unique = list(dict.fromkeys(prompts))
@@ -59,7 +58,7 @@ def collect(
     mean = np.zeros_like(last)
     norm = np.zeros((len(unique), n_layer), dtype=np.float32)
     with console.progress() as bar:
-        task = bar.add_task(description, total=len(unique))
+        task = bar.add_task("Forward passes", total=len(unique))
         for batch in _batches(encoded, max_batch_tokens):
             outputs = _forward(loaded, [encoded[i] for i in batch])
             last[batch], mean[batch], norm[batch] = outputs

@@ -131,9 +131,10 @@ def extract(
     out = out or paths.user_vectors_dir() / loaded.model_id
     en_band, loc_band, source = _preset_bands(loaded.spec, out, en_layers, loc_layers, languages)
     how = dict(loc_method=loc_method, aggregate=aggregate, pool=pool, max_items=max_items)
-    measurement = measure(loaded, languages, **how)
+    analysis = en_band is None or loc_band is None
+    measurement = measure(loaded, languages, for_analysis=analysis, **how)
     report = None
-    if en_band is None or loc_band is None:
+    if analysis:
         report = analyze(measurement, loaded.spec, loaded.model_id)
         en_band, loc_band = en_band or report.en_band, loc_band or report.loc_band
     vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source)

@@ -58,13 +58,10 @@ class ExtractionData:
         """The chosen languages (English excluded)."""
         return list(self.blend)
 
-    def prompts(self) -> list[str]:
-        """Every text any contrast or layer analysis may need, without duplicates."""
-        texts = [filled(item) for items in self.cloze.values() for item in items]
-        for items in self.blend.values():
-            for item in items:
-                texts += [item.question, item.question_en, item.neutral, item.neutral_en]
-        return list(dict.fromkeys(texts))
+    def probe_prompts(self) -> list[str]:
+        """What the culture probe of the layer analysis reads besides the contrasts."""
+        items = [item for items in self.blend.values() for item in items]
+        return [item.question_en for item in items] + [item.neutral for item in items]
 
 
 def check_languages(languages: Sequence[str]) -> list[str]:

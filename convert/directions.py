@@ -79,8 +79,12 @@ def measure(
     pool: str = "mean",
     max_items: int | None = None,
     max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
+    for_analysis: bool = True,
 ) -> Measurement:
-    """Load the extraction data, run the model once over it, and measure EN and LOC directions."""
+    """Load the extraction data, run the model once over it, and measure EN and LOC directions.
+
+    ``for_analysis=False`` skips the prompts only the layer analysis needs.
+    """
     for value, allowed, what in (
         (loc_method, LOC_METHODS, "LOC method"),
         (aggregate, AGGREGATORS, "aggregation"),
@@ -89,24 +93,21 @@ def measure(
         if value not in allowed:
             raise SurgsteerError(f"unknown {what} {value!r}: choose from {', '.join(allowed)}")
     data = load_extraction_data(languages, max_items)
-    contrasts = {
-        lang: (en_contrast(data, lang), loc_contrast(data, lang, loc_method))
-        for lang in data.languages
-    }
-    states = collect(loaded, data.prompts(), max_batch_tokens=max_batch_tokens)
-    aggregator = AGGREGATORS[aggregate]
-    return Measurement(
-        data=data,
-        states=states,
-        pool=pool,
-        aggregate=aggregate,
-        loc_method=loc_method,
-        en={
-            lang: block_directions(states, en, pool, aggregator)
-            for lang, (en, _) in contrasts.items()
-        },
-        loc={
-            lang: block_directions(states, loc, pool, aggregator)
-            for lang, (_, loc) in contrasts.items()
-        },
-    )
+    en = {lang: en_contrast(data, lang) for lang in data.languages}
+    loc = {lang: loc_contrast(data, lang, loc_method) for lang in data.languages}
+    prompts = [
+        prompt
+        for contrast in (*en.values(), *loc.values())
+        for prompt in (*contrast.positives, *contrast.negatives)
+    ]
+    if for_analysis:
+        prompts += data.probe_prompts()
+    states = collect(loaded, prompts, max_batch_tokens=max_batch_tokens)
+
+    def directions(contrasts: dict[str, Contrast]) -> dict[str, BlockDirections]:
+        aggregator = AGGREGATORS[aggregate]
+        return {
+            lang: block_directions(states, c, pool, aggregator) for lang, c in contrasts.items()
+        }
+
+    return Measurement(data, states, pool, aggregate, loc_method, directions(en), directions(loc))

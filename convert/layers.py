@@ -111,7 +111,7 @@ def analyze(measurement: Measurement, spec: ModelSpec, model_id: str) -> LayerRe
 
 
 def crosslingual_similarity(measurement: Measurement) -> np.ndarray:
-    """Per block: mean centered cosine of English vs L states of the same fact."""
+    """Per block: mean standardized cosine of English vs L states of the same fact."""
     cloze = measurement.data.cloze
     states = {
         lang: measurement.states.take([filled(item) for item in items], measurement.pool)

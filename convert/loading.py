@@ -58,23 +58,18 @@ def model_id(metadata: dict[str, object]) -> str:
 def load_model(model: str | Path | None = None, gguf_path: str | Path | None = None) -> LoadedModel:
     """Load ``model`` (a .gguf file, or an HF directory plus ``gguf_path``); default: embedded."""
     source = Path(model) if model is not None else None
-    if source is not None and source.is_dir():
-        if gguf_path is None:
-            raise ModelLoadError(
-                f"{source} is a Hugging Face directory: pass --gguf PATH, the GGUF the vectors "
-                "will run on, so they carry its fingerprint"
-            )
-        gguf_file = resolve_model(gguf_path)
-        metadata = read_metadata(gguf_file)
-        spec = _spec(metadata, gguf_file)
-        hf_dir = source
-    else:
-        if gguf_path is not None:
-            raise ModelLoadError("--gguf is only for Hugging Face model directories")
-        gguf_file = resolve_model(source)
-        metadata = read_metadata(gguf_file)
-        spec = _spec(metadata, gguf_file)
-        hf_dir = _converted(gguf_file, spec)
+    hf_dir = source if source is not None and source.is_dir() else None
+    if hf_dir is not None and gguf_path is None:
+        raise ModelLoadError(
+            f"{source} is a Hugging Face directory: pass --gguf PATH, the GGUF the vectors "
+            "will run on, so they carry its fingerprint"
+        )
+    if hf_dir is None and gguf_path is not None:
+        raise ModelLoadError("--gguf is only for Hugging Face model directories")
+    gguf_file = resolve_model(gguf_path if hf_dir else source)
+    metadata = read_metadata(gguf_file)
+    spec = _spec(metadata, gguf_file)
+    hf_dir = hf_dir or _converted(gguf_file, spec)
     hf_model, tokenizer = _load_hf(hf_dir)
     blocks = decoder_blocks(hf_model)
     hidden = hf_model.config.get_text_config().hidden_size
@@ -122,7 +117,6 @@ def _load_hf(directory: Path) -> tuple[nn.Module, object]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     _quiet_transformers()
-
     try:
         model = AutoModelForCausalLM.from_pretrained(
             directory, dtype=torch.float32, local_files_only=True

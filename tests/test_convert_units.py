@@ -121,6 +121,14 @@ def test_band_rule() -> None:
     assert loc == (8, 9)  # the culture peak at 3-4 lies inside the EN band: LOC comes after it
 
 
+def _every_prompt(data: ExtractionData) -> list[str]:
+    texts = [filled(item) for items in data.cloze.values() for item in items]
+    for items in data.blend.values():
+        for item in items:
+            texts += [item.question, item.question_en, item.neutral, item.neutral_en]
+    return list(dict.fromkeys(texts))
+
+
 def _states(prompts: list[str], vectors: np.ndarray, norms: np.ndarray) -> States:
     return States({p: i for i, p in enumerate(prompts)}, vectors, vectors, norms)
 
@@ -128,7 +136,7 @@ def _states(prompts: list[str], vectors: np.ndarray, norms: np.ndarray) -> State
 def test_culture_probe_detects_a_shared_country_signal(data: ExtractionData) -> None:
     """Synthetic states: at block 1 the country-free question in L carries L's country offset."""
     languages = data.languages
-    prompts = data.prompts()
+    prompts = _every_prompt(data)
     dims = 16
     states = RNG.normal(size=(len(prompts), 2, dims))
     index = {p: i for i, p in enumerate(prompts)}
@@ -137,15 +145,8 @@ def test_culture_probe_detects_a_shared_country_signal(data: ExtractionData) -> 
         for item in data.blend[lang]:
             states[index[item.question_en], :, :] += country[lang]
             states[index[item.neutral], 1, :] += country[lang]
-    measurement = Measurement(
-        data,
-        _states(prompts, states, np.ones((len(prompts), 2))),
-        "mean",
-        "mean",
-        "language",
-        {},
-        {},
-    )
+    bank = _states(prompts, states, np.ones((len(prompts), 2)))
+    measurement = Measurement(data, bank, "mean", "mean", "language", {}, {})
     accuracy = culture_probe_accuracy(measurement)
     assert accuracy[1] > 0.9
     assert accuracy[0] < 0.7
@@ -153,7 +154,7 @@ def test_culture_probe_detects_a_shared_country_signal(data: ExtractionData) -> 
 
 def test_vectors_are_unit_directions_times_typical_norm(data: ExtractionData) -> None:
     spec = ModelSpec("toy", 4, 8, "f" * 16)
-    prompts = data.prompts()
+    prompts = _every_prompt(data)
     states = RNG.normal(size=(len(prompts), 4, 8)).astype(np.float32)
     norms = RNG.uniform(1, 100, size=(len(prompts), 4)).astype(np.float32)
     bank = _states(prompts, states, norms)
