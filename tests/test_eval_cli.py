@@ -21,7 +21,7 @@ from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import KEY_FIELDS
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import resolve_model
-from surgsteer_cli.quantize import gguf_metadata
+from surgsteer_cli.quantize import model_metadata
 from surgsteer_cli.vector_file import SteeringVector
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ ROWS = 7
 
 def write_vectors(directory: Path, languages: list[str]) -> Path:
     """Random EN (middle band) and LOC (deep band) vectors made for the default model."""
-    spec = ModelSpec.from_metadata(gguf_metadata(resolve_model(None)))
+    spec = ModelSpec.from_metadata(model_metadata(resolve_model(None)))
     rng = np.random.default_rng(7)
     for language in languages:
         for role, band in (("en", (6, 10)), ("loc", (11, 15))):
