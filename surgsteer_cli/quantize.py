@@ -23,6 +23,7 @@ import numpy as np
 from surgsteer_cli.engine import last_llama_error, silence_llama_logs
 from surgsteer_cli.errors import ModelLoadError, SurgsteerError
 from surgsteer_cli.model_spec import fingerprint
+from surgsteer_cli.models import model_metadata
 
 TYPES = (
     "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1", "Q5_0",
@@ -32,26 +33,6 @@ TYPES = (
 _FLOAT_TENSORS = ("F32", "F16", "BF16")
 _QUANT_SUFFIX = re.compile(r"[-_.](?:[QqIi][Qq]?\d\w*|[Ff]16|[Ff]32|[Bb][Ff]16)$")
 _F16_FILE_TYPE = 1  # llama_ftype LLAMA_FTYPE_MOSTLY_F16
-
-
-def model_metadata(path: Path) -> dict[str, str]:
-    """A GGUF model's metadata as llama.cpp reads it (values as text), loading only its
-    vocabulary: the same view ``Engine`` fingerprints, in about a second."""
-    import llama_cpp
-    from llama_cpp._internals import LlamaModel
-
-    silence_llama_logs()
-    params = llama_cpp.llama_model_default_params()
-    params.vocab_only = True
-    try:
-        model = LlamaModel(path_model=str(path), params=params, verbose=False)
-    except ValueError:
-        detail = last_llama_error() or "not a loadable GGUF model"
-        raise ModelLoadError(f"{path}: {detail}") from None
-    try:
-        return model.metadata()
-    finally:
-        model.close()
 
 
 def output_path(source: Path, type_name: str, directory: Path) -> Path:

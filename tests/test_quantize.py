@@ -13,14 +13,8 @@ from click.testing import CliRunner
 
 from surgsteer_cli.cli import main
 from surgsteer_cli.model_spec import fingerprint
-from surgsteer_cli.models import resolve_model
-from surgsteer_cli.quantize import (
-    dequantize_to_f16,
-    gguf_reader,
-    is_quantized,
-    model_metadata,
-    output_path,
-)
+from surgsteer_cli.models import model_metadata, resolve_model
+from surgsteer_cli.quantize import dequantize_to_f16, gguf_reader, is_quantized, output_path
 from tests.test_eval_cli import write_vectors
 
 REPO = Path(__file__).resolve().parents[1]
