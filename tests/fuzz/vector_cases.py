@@ -94,7 +94,7 @@ class Base:
         return Case(f"{family}/{self.name}/{detail}", data, self.model, expect)
 
     def rebuilt(
-        self, family: str, detail: str, kvs: list[Kv], tensors: list[Tensor], expect: frozenset
+        self, family: str, detail: str, kvs: list[Kv], tensors: list[Tensor], expect: frozenset[str]
     ) -> Case:
         return self.case(family, detail, serialize(kvs, tensors).data, expect)
 
@@ -107,7 +107,9 @@ class Base:
         return self.case(family, f"{label}={raw.hex()[:24]}", patched, expect)
 
 
-def _vector(model: ModelSpec, layers: range, band: tuple[int, int] | None, seed: int):
+def _vector(
+    model: ModelSpec, layers: range, band: tuple[int, int] | None, seed: int
+) -> SteeringVector:
     rng = np.random.default_rng(seed)
     directions = {}
     for layer in layers:
