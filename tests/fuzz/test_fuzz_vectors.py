@@ -5,76 +5,21 @@ full run is ``SURGSTEER_FUZZ_CASES=5000 python -m pytest tests/fuzz -q``."""
 from __future__ import annotations
 
 import os
-import signal
-import traceback
-import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from surgsteer_cli import vector_file
-from surgsteer_cli.errors import ModelMismatchError, VectorFileError
-from surgsteer_cli.model_spec import ModelSpec
-from tests.fuzz.conftest import Tally
+from surgsteer_cli.errors import VectorFileError
+from tests.fuzz.outcomes import TIMEOUT_S, Result, Tally, read_and_check, time_limit
 from tests.fuzz.vector_cases import FAMILIES, Case, generate
 
 CASES = generate(
     int(os.environ.get("SURGSTEER_FUZZ_CASES", "200")),
     int(os.environ.get("SURGSTEER_FUZZ_SEED", "0")),
 )
-TIMEOUT_S = 5.0
 MAX_TRACED_BYTES = 16 * 2**20
 MAX_MESSAGE_CHARS = 400
-
-
-class Hang(Exception):
-    """The per-case time limit ran out."""
-
-
-@dataclass
-class Result:
-    outcome: str  # error, mismatch, warning, valid, traceback or hang
-    message: str
-    peak_traced: int
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    def expire(signum: int, frame: object) -> None:
-        raise Hang(f"no result after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def read_and_check(path: Path, model: ModelSpec) -> Result:
-    """Read ``path`` as a vector for ``model``, classifying what happens."""
-    tracemalloc.start()
-    try:
-        with time_limit(TIMEOUT_S):
-            vector = vector_file.read(path)
-            vector.check_compatible(model)
-        outcome, message = ("warning" if vector.warnings else "valid"), "; ".join(vector.warnings)
-    except ModelMismatchError as exc:
-        outcome, message = "mismatch", str(exc)
-    except VectorFileError as exc:
-        outcome, message = "error", str(exc)
-    except Hang as exc:
-        outcome, message = "hang", str(exc)
-    except Exception:
-        outcome, message = "traceback", traceback.format_exc()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return Result(outcome, message, peak)
 
 
 def problems(case: Case, result: Result) -> list[str]:
@@ -101,7 +46,7 @@ def test_hostile_vector_files_fail_cleanly(family: str, tmp_path: Path, fuzz_tal
         path.write_bytes(case.data)
         result = read_and_check(path, case.model)
         found = problems(case, result)
-        fuzz_tally.add(result.outcome, not found, result.peak_traced)
+        fuzz_tally.add(result, clean=not found)
         failures += [f"{case.name}: {problem}" for problem in found]
     assert not failures, "\n".join(failures)
 
