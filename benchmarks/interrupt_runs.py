@@ -1,0 +1,303 @@
+"""Interrupt ``eval``, ``extract`` and ``quantize`` at random points; resuming must lose nothing.
+
+Each job first runs once, uninterrupted, in its own folder: the reference. Then each of
+``--runs`` runs starts the same command in a fresh folder, stops it once or twice at a random
+moment of the reference's duration, alternately with SIGINT (Ctrl-C, sent to its process group)
+and SIGKILL, and finally runs it again to completion. Checked:
+
+- after every stop: a SIGINT run exits 130 without a traceback; every result file under its
+  final name is whole (identical to the reference's); append-only logs hold only whole rows
+  that agree with the reference, except at most one torn last line after SIGKILL;
+- after the resume: rows lost, duplicated or different from the reference, and files left
+  behind that the reference run does not leave (temp files, staging folders).
+
+    python benchmarks/interrupt_runs.py --runs 20                 # every job
+    python benchmarks/interrupt_runs.py --runs 2 --jobs eval --seed 1
+
+One line per job, e.g. ``eval: 20 runs, 31 stops (16 SIGINT, 15 SIGKILL), 0 lost,
+0 duplicated, 0 different, 0 half-written, 0 torn log tails, 0 left behind, 0 tracebacks``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SIGINT_EXIT = 130
+SIGINT_GRACE_S = 60
+
+
+def _own_home(out: Path, shared: Path) -> dict[str, str]:
+    return {"SURGSTEER_HOME": str(out / "home")}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A resumable command: rerunning it continues the work already in its folder ``out``.
+
+    ``args`` and ``env`` get ``out`` and ``shared``, a folder common to all runs of the job that
+    ``setup`` prepares once (a warm cache, say). ``logs`` are glob patterns (relative to
+    ``out``) of append-only JSON-lines files whose rows are keyed by ``key``; every other file
+    is compared whole."""
+
+    name: str
+    args: Callable[[Path, Path], list[str]]
+    env: Callable[[Path, Path], dict[str, str]] = _own_home
+    setup: Callable[[Path], None] | None = None
+    logs: tuple[str, ...] = ()
+    key: str = "id"
+
+    def is_log(self, relative: Path) -> bool:
+        return any(relative.match(pattern) for pattern in self.logs)
+
+
+@dataclass
+class Tally:
+    """What the runs of one job found."""
+
+    runs: int = 0
+    stops: Counter[str] = field(default_factory=Counter)
+    lost: int = 0
+    duplicated: int = 0
+    different: int = 0
+    half_written: int = 0
+    torn_tails: int = 0
+    left_behind: int = 0
+    tracebacks: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        counts = (self.lost, self.duplicated, self.different, self.half_written)
+        return not any(counts) and not self.left_behind and not self.tracebacks
+
+    def line(self, name: str) -> str:
+        stops = ", ".join(f"{n} {kind}" for kind, n in sorted(self.stops.items()))
+        return (
+            f"{name}: {self.runs} runs, {sum(self.stops.values())} stops ({stops}), "
+            f"{self.lost} lost, {self.duplicated} duplicated, {self.different} different, "
+            f"{self.half_written} half-written, {self.torn_tails} torn log tails, "
+            f"{self.left_behind} left behind, {self.tracebacks} tracebacks"
+        )
+
+
+def surgsteer(job: Job, out: Path, shared: Path) -> subprocess.Popen[str]:
+    """Start the job's command on ``out`` in its own process group."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **job.env(out, shared)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "surgsteer_cli", *job.args(out, shared)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def complete(job: Job, out: Path, shared: Path) -> float:
+    """Run the job to completion on ``out``; return its duration in seconds."""
+    started = time.perf_counter()
+    process = surgsteer(job, out, shared)
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{job.name} failed (exit {process.returncode}): {stderr.strip()}")
+    return time.perf_counter() - started
+
+
+def stop(job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: Tally) -> None:
+    """Start the job and send ``signum`` to it ``after_s`` seconds later (if still running)."""
+    process = surgsteer(job, out, shared)
+    try:
+        process.wait(after_s)
+        return  # finished before the signal: nothing was interrupted
+    except subprocess.TimeoutExpired:
+        pass
+    os.killpg(process.pid, signum)
+    tally.stops[signal.Signals(signum).name] += 1
+    try:
+        _, stderr = process.communicate(timeout=SIGINT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        _, stderr = process.communicate()
+        tally.problems.append(f"still running {SIGINT_GRACE_S} s after SIGINT")
+    if "Traceback" in stderr:
+        tally.tracebacks += 1
+        tally.problems.append(stderr.strip().splitlines()[-1])
+    if signum == signal.SIGINT and process.returncode != SIGINT_EXIT:
+        tally.problems.append(f"exit {process.returncode} after SIGINT: {stderr.strip()[-200:]}")
+
+
+def files(out: Path) -> dict[Path, Path]:
+    """Every file under ``out`` (hidden ones too) by relative path."""
+    return {path.relative_to(out): path for path in out.rglob("*") if path.is_file()}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def log_rows(job: Job, path: Path) -> tuple[list[tuple[str, str]], bool]:
+    """Rows (key, canonical JSON) of a JSON-lines log, and whether its last line is torn
+    (unterminated and not valid JSON). A bad line anywhere else raises ValueError."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    tail = lines.pop()  # "" when the file ends with a newline
+    rows = []
+    for line in lines:
+        record = json.loads(line)
+        rows.append((str(record[job.key]), json.dumps(record, sort_keys=True)))
+    if tail:
+        try:
+            record = json.loads(tail)
+        except ValueError:
+            return rows, True
+        rows.append((str(record[job.key]), json.dumps(record, sort_keys=True)))
+    return rows, False
+
+
+@dataclass
+class Snapshot:
+    """The results in a folder: whole files by digest, log rows by key."""
+
+    whole: dict[Path, str]
+    rows: list[tuple[str, str]]
+    torn: int
+    unreadable: list[Path]
+
+    @classmethod
+    def take(cls, job: Job, out: Path, names: set[Path]) -> Snapshot:
+        """Results among ``names`` (the reference's files)."""
+        whole, rows, torn, unreadable = {}, [], 0, []
+        for relative, path in files(out).items():
+            if relative not in names:
+                continue
+            if not job.is_log(relative):
+                whole[relative] = digest(path)
+                continue
+            try:
+                found, is_torn = log_rows(job, path)
+            except (ValueError, KeyError):
+                unreadable.append(relative)
+                continue
+            rows += [(f"{relative}:{key}", value) for key, value in found]
+            torn += is_torn
+        return cls(whole, rows, torn, unreadable)
+
+
+def compare_partial(partial: Snapshot, reference: Snapshot, tally: Tally) -> None:
+    """After a stop: whole files must equal the reference's, log rows must agree with it."""
+    expected = dict(reference.rows)
+    bad_files = [p for p, d in partial.whole.items() if d != reference.whole.get(p)]
+    bad_rows = [key for key, value in partial.rows if expected.get(key) != value]
+    tally.half_written += len(bad_files) + len(partial.unreadable) + len(bad_rows)
+    tally.torn_tails += partial.torn
+    tally.problems += [f"half-written: {p}" for p in [*bad_files, *partial.unreadable]]
+    tally.problems += [f"row differs or is foreign: {key}" for key in bad_rows]
+
+
+def compare_final(final: Snapshot, reference: Snapshot, tally: Tally) -> None:
+    """After the resume: the same files and rows as the reference, each row once."""
+    keys = Counter(key for key, _ in final.rows)
+    expected = dict(reference.rows)
+    tally.lost += len(set(expected) - set(keys)) + len(set(reference.whole) - set(final.whole))
+    tally.duplicated += sum(n - 1 for n in keys.values())
+    tally.different += sum(expected.get(key, value) != value for key, value in final.rows)
+    tally.different += sum(reference.whole[p] != d for p, d in final.whole.items())
+    tally.half_written += len(final.unreadable) + final.torn
+
+
+def run_job(job: Job, workdir: Path, runs: int, rng: random.Random) -> Tally:
+    """The reference run, then ``runs`` interrupted-and-resumed runs."""
+    tally = Tally()
+    shared = workdir / "shared"
+    shared.mkdir()
+    if job.setup is not None:
+        job.setup(shared)
+    shared_before = set(files(shared))
+    reference_dir = workdir / "reference"
+    duration = complete(job, reference_dir, shared)
+    names = set(files(reference_dir))
+    reference = Snapshot.take(job, reference_dir, names)
+    for index in range(runs):
+        out = workdir / f"run{index}"
+        signum = signal.SIGINT if index % 2 == 0 else signal.SIGKILL
+        for _ in range(rng.choice((1, 2))):
+            stop(job, out, shared, signum, rng.uniform(0.05, 1.0) * duration, tally)
+            compare_partial(Snapshot.take(job, out, names), reference, tally)
+        complete(job, out, shared)
+        compare_final(Snapshot.take(job, out, names), reference, tally)
+        left = sorted(set(files(out)) - names)
+        tally.left_behind += len(left)
+        tally.problems += [f"left behind: {path}" for path in left]
+        tally.runs += 1
+    left = sorted(set(files(shared)) - shared_before)
+    tally.left_behind += len(left)
+    tally.problems += [f"left behind in the shared folder: {path}" for path in left]
+    return tally
+
+
+EXTRACT = ["extract", "--lang", "ko", "--max-items", "4", "--en-layers", "5-6"]
+
+
+def _extract_args(out: Path, shared: Path) -> list[str]:
+    return [*EXTRACT, "--loc-layers", "12-13", "--out", str(out / "vectors")]
+
+
+def _shared_home(out: Path, shared: Path) -> dict[str, str]:
+    return {"SURGSTEER_HOME": str(shared / "home")}
+
+
+def _convert_model(shared: Path) -> None:
+    """Fill the shared home's cache with the PyTorch conversion of the default model."""
+    subprocess.run(
+        [sys.executable, "-c", "from convert.loading import load_model; load_model()"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **_shared_home(shared, shared)},
+        check=True,
+    )
+
+
+JOBS = {
+    "extract": Job("extract", _extract_args, env=_shared_home, setup=_convert_model),
+    # Converts the model to PyTorch in every run (minutes each): stops land in the conversion.
+    "extract-cold": Job("extract-cold", _extract_args),
+}
+DEFAULT_JOBS = ("extract",)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20, help="interrupted runs per job")
+    parser.add_argument(
+        "--jobs", default=",".join(DEFAULT_JOBS), help=f"comma-separated, of {', '.join(JOBS)}"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args()
+    clean = True
+    for name in options.jobs.split(","):
+        with tempfile.TemporaryDirectory(prefix=f"interrupt-{name}-") as workdir:
+            rng = random.Random(f"{options.seed}/{name}")
+            tally = run_job(JOBS[name], Path(workdir), options.runs, rng)
+        print(tally.line(name), flush=True)
+        for problem in tally.problems:
+            print(f"  {problem}")
+        clean &= tally.clean
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
