@@ -268,6 +268,7 @@ def _convert_model(shared: Path) -> None:
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **_shared_home(shared, shared)},
         check=True,
+        capture_output=True,
     )
 
 
