@@ -78,12 +78,13 @@ class Tally:
     torn_tails: int = 0
     left_behind: int = 0
     tracebacks: int = 0
+    kept_at_stops: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         counts = (self.lost, self.duplicated, self.different, self.half_written)
-        return not any(counts) and not self.left_behind and not self.tracebacks
+        return not any(counts) and not self.problems
 
     def line(self, name: str) -> str:
         stops = ", ".join(f"{n} {kind}" for kind, n in sorted(self.stops.items()))
@@ -91,55 +92,71 @@ class Tally:
             f"{name}: {self.runs} runs, {sum(self.stops.values())} stops ({stops}), "
             f"{self.lost} lost, {self.duplicated} duplicated, {self.different} different, "
             f"{self.half_written} half-written, {self.torn_tails} torn log tails, "
-            f"{self.left_behind} left behind, {self.tracebacks} tracebacks"
+            f"{self.left_behind} left behind, {self.tracebacks} tracebacks; "
+            f"results kept at the stops: {sorted(self.kept_at_stops)}"
         )
 
 
-def surgsteer(job: Job, out: Path, shared: Path) -> subprocess.Popen[str]:
-    """Start the job's command on ``out`` in its own process group."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **job.env(out, shared)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "surgsteer_cli", *job.args(out, shared)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+class Command:
+    """The job's command running on ``out`` in its own process group; stderr goes to a file
+    (a pipe nobody reads could fill up and stall it)."""
+
+    def __init__(self, job: Job, out: Path, shared: Path) -> None:
+        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 (wait closes it)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "surgsteer_cli", *job.args(out, shared)],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **job.env(out, shared)},
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            start_new_session=True,
+        )
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Wait for the exit (TimeoutExpired after ``timeout``); return what it wrote."""
+        self.process.wait(timeout)
+        self.stderr.seek(0)
+        text = self.stderr.read()
+        self.stderr.close()
+        return text
+
+    def signal(self, signum: int) -> None:
+        os.killpg(self.process.pid, signum)
 
 
 def complete(job: Job, out: Path, shared: Path) -> float:
     """Run the job to completion on ``out``; return its duration in seconds."""
     started = time.perf_counter()
-    process = surgsteer(job, out, shared)
-    _, stderr = process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"{job.name} failed (exit {process.returncode}): {stderr.strip()}")
+    command = Command(job, out, shared)
+    stderr = command.wait()
+    if command.process.returncode != 0:
+        raise RuntimeError(f"{job.name} failed (exit {command.process.returncode}): {stderr}")
     return time.perf_counter() - started
 
 
-def stop(job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: Tally) -> None:
-    """Start the job and send ``signum`` to it ``after_s`` seconds later (if still running)."""
-    process = surgsteer(job, out, shared)
+def stop(job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: Tally) -> bool:
+    """Start the job and send ``signum`` to it ``after_s`` seconds later; False if it had
+    finished by then."""
+    command = Command(job, out, shared)
     try:
-        process.wait(after_s)
-        return  # finished before the signal: nothing was interrupted
+        command.wait(after_s)
+        return False
     except subprocess.TimeoutExpired:
-        pass
-    os.killpg(process.pid, signum)
+        command.signal(signum)
     tally.stops[signal.Signals(signum).name] += 1
     try:
-        _, stderr = process.communicate(timeout=SIGINT_GRACE_S)
+        stderr = command.wait(SIGINT_GRACE_S)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        _, stderr = process.communicate()
+        command.signal(signal.SIGKILL)
+        stderr = command.wait()
         tally.problems.append(f"still running {SIGINT_GRACE_S} s after SIGINT")
+    process = command.process
     if "Traceback" in stderr:
         tally.tracebacks += 1
         tally.problems.append(stderr.strip().splitlines()[-1])
     if signum == signal.SIGINT and process.returncode != SIGINT_EXIT:
         tally.problems.append(f"exit {process.returncode} after SIGINT: {stderr.strip()[-200:]}")
+    return True
 
 
 def files(out: Path) -> dict[Path, Path]:
@@ -238,8 +255,16 @@ def compare_final(final: Snapshot, reference: Snapshot, tally: Tally) -> None:
     tally.half_written += len(final.unreadable) + final.torn
 
 
-def run_job(job: Job, workdir: Path, runs: int, rng: random.Random) -> Tally:
-    """The reference run, then ``runs`` interrupted-and-resumed runs."""
+def run_job(
+    job: Job,
+    workdir: Path,
+    runs: int,
+    rng: random.Random,
+    signals: tuple[int, ...] = (signal.SIGINT, signal.SIGKILL),
+    window: tuple[float, float] = (0.05, 1.0),
+) -> Tally:
+    """The reference run, then ``runs`` runs stopped once or twice each (by ``signals`` in
+    turn, at a random fraction of the reference's duration within ``window``) and resumed."""
     tally = Tally()
     shared = workdir / "shared"
     shared.mkdir()
@@ -252,10 +277,14 @@ def run_job(job: Job, workdir: Path, runs: int, rng: random.Random) -> Tally:
     reference = Snapshot.take(job, reference_dir, names)
     for index in range(runs):
         out = workdir / f"run{index}"
-        signum = signal.SIGINT if index % 2 == 0 else signal.SIGKILL
+        signum = signals[index % len(signals)]
         for _ in range(rng.choice((1, 2))):
-            stop(job, out, shared, signum, rng.uniform(0.05, 1.0) * duration, tally)
-            compare_partial(Snapshot.take(job, out, names), reference, tally)
+            after_s = rng.uniform(*window) * duration
+            stopped = stop(job, out, shared, signum, after_s, tally)
+            partial = Snapshot.take(job, out, names)
+            compare_partial(partial, reference, tally)
+            if stopped:
+                tally.kept_at_stops.append(len(partial.rows) + len(partial.whole))
         complete(job, out, shared)
         compare_final(Snapshot.take(job, out, names), reference, tally)
         left = sorted(set(files(out)) - names)
@@ -296,10 +325,31 @@ def _vectors(shared: Path) -> None:
         vector_file.write(vector, shared / "vectors" / f"ko.{role}.gguf")
 
 
-def _eval_args(out: Path, shared: Path) -> list[str]:
-    model, vectors = shared / "model.gguf", shared / "vectors"
-    options = ["--lang", "ko", "--config", "none,surgical", "--limit", "3"]
-    return ["eval", "--model", str(model), "--vectors", str(vectors), *options, "--out", str(out)]
+def eval_job(limit: int) -> Job:
+    """Korean, unsteered and surgical, ``limit`` items per axis (5 x limit result rows)."""
+
+    def args(out: Path, shared: Path) -> list[str]:
+        model, vectors = shared / "model.gguf", shared / "vectors"
+        options = ["--lang", "ko", "--config", "none,surgical", "--limit", str(limit)]
+        return [
+            "eval",
+            "--model",
+            str(model),
+            "--vectors",
+            str(vectors),
+            *options,
+            "--out",
+            str(out),
+        ]
+
+    return Job(
+        "eval",
+        args,
+        setup=_vectors,
+        logs=("results.jsonl",),
+        keys=("model", "setting", "language", "axis", "item"),
+        volatile=("seconds_per_item",),
+    )
 
 
 def _f16_model(shared: Path) -> None:
@@ -348,14 +398,7 @@ def _convert_model(shared: Path) -> None:
 
 
 JOBS = {
-    "eval": Job(
-        "eval",
-        _eval_args,
-        setup=_vectors,
-        logs=("results.jsonl",),
-        keys=("model", "setting", "language", "axis", "item"),
-        volatile=("seconds_per_item",),
-    ),
+    "eval": eval_job(limit=3),
     "quantize": Job("quantize", _quantize_args("model-F16.gguf"), setup=_f16_model),
     "extract": Job("extract", _extract_args, env=_shared_home, setup=_convert_model),
     # Slow variants (minutes per run): stops land in the dequantization of a quantized source
