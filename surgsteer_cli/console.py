@@ -18,12 +18,12 @@ err = Console(stderr=True, highlight=False)
 
 def info(message: str) -> None:
     """A status line on stderr."""
-    err.print(f"[dim]{message}[/dim]")
+    err.print(f"[dim]{message}[/dim]", soft_wrap=True)
 
 
 def warn(message: str) -> None:
     """A warning on stderr."""
-    err.print(f"[yellow]warning:[/yellow] {message}")
+    err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
 
 
 def progress() -> Progress:

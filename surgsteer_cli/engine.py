@@ -3,35 +3,45 @@
 from __future__ import annotations
 
 import ctypes
-import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from surgsteer_cli.errors import ModelLoadError, SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.prompting import Prompt
 
 _GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL")
 _GGML_LOG_ERROR = 4  # ggml's enum: none, debug, info, warn, error, cont
 _llama_errors: list[str] = []
 
 
-def _silence_llama_logs() -> None:
-    """Keep llama.cpp's log lines off the terminal; remember its errors for our messages."""
+def silence_llama_logs() -> None:
+    """Keep llama.cpp's log lines off the terminal; remember its errors for our messages
+    (``last_llama_error``). Idempotent."""
     import llama_cpp
+
+    global _log_callback
+    if _log_callback is not None:
+        return
 
     @llama_cpp.llama_log_callback
     def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         if level == _GGML_LOG_ERROR:
             _llama_errors.append(text.decode("utf-8", errors="replace").strip())
 
-    global _log_callback
     _log_callback = callback  # must outlive this call: llama.cpp keeps the pointer
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 _log_callback = None
+
+
+def last_llama_error() -> str | None:
+    """The last error line llama.cpp logged (once ``silence_llama_logs`` is in effect)."""
+    return _llama_errors[-1] if _llama_errors else None
 
 
 def gpu_backend() -> str | None:
@@ -42,6 +52,42 @@ def gpu_backend() -> str | None:
         return None
     info = llama_cpp.llama_print_system_info().decode(errors="replace")
     return next((name for name in _GPU_BACKENDS if name in info), "GPU")
+
+
+@dataclass(frozen=True)
+class Perf:
+    """llama.cpp's own counters: prompt tokens evaluated in batches, then tokens decoded one by
+    one (each generated token except the last, which is sampled but never evaluated). Its
+    prompt timer is not used: through llama-cpp-python it stays near zero."""
+
+    prompt_tokens: int
+    decoded_tokens: int
+    decode_s: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Decoding speed; 0 when nothing was decoded."""
+        return self.decoded_tokens / self.decode_s if self.decode_s > 0 else 0.0
+
+
+def apply_control(ctx: object, buffer: np.ndarray | None, spec: ModelSpec) -> None:
+    """Set the control vector of llama.cpp context ``ctx``: a float32 C-contiguous buffer of
+    shape (n_layer, n_embd) whose row r steers block r + 1, or None for no steering."""
+    import llama_cpp
+
+    if buffer is None:
+        status = llama_cpp.llama_set_adapter_cvec(ctx, None, 0, spec.n_embd, 0, 0)
+    else:
+        if buffer.shape != (spec.n_layer, spec.n_embd):
+            raise SurgsteerError(
+                f"control buffer has shape {buffer.shape}, expected {(spec.n_layer, spec.n_embd)}"
+            )
+        data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        status = llama_cpp.llama_set_adapter_cvec(
+            ctx, data, buffer.size, spec.n_embd, 1, spec.n_layer - 1
+        )
+    if status != 0:
+        raise SurgsteerError(f"llama.cpp refused the control vector (status {status})")
 
 
 class Engine:
@@ -59,8 +105,7 @@ class Engine:
     ) -> None:
         import llama_cpp
 
-        if _log_callback is None:
-            _silence_llama_logs()
+        silence_llama_logs()
         _llama_errors.clear()
         backend = gpu_backend()
         if n_gpu_layers is None:
@@ -70,7 +115,7 @@ class Engine:
             self.llm = llama_cpp.Llama(
                 model_path=str(model_path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count(),
+                n_threads=n_threads,  # None: llama-cpp-python's choice, half the cores
                 n_gpu_layers=n_gpu_layers,
                 logits_all=logits_all,
                 seed=seed,
@@ -98,52 +143,55 @@ class Engine:
 
     def set_control(self, buffer: np.ndarray | None) -> None:
         """Apply a control buffer (None clears it) and drop the KV cache computed without it."""
-        import llama_cpp
-
-        n_layer, n_embd = self.spec.n_layer, self.spec.n_embd
-        ctx = self.llm.ctx
-        if buffer is None:
-            status = llama_cpp.llama_set_adapter_cvec(ctx, None, 0, n_embd, 0, 0)
-        else:
-            if buffer.shape != (n_layer, n_embd):
-                raise SurgsteerError(
-                    f"control buffer has shape {buffer.shape}, expected {(n_layer, n_embd)}"
-                )
+        if buffer is not None:
             buffer = np.ascontiguousarray(buffer, dtype=np.float32)
-            data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            status = llama_cpp.llama_set_adapter_cvec(
-                ctx, data, buffer.size, n_embd, 1, n_layer - 1
-            )
-        if status != 0:
-            raise SurgsteerError(f"llama.cpp refused the control vector (status {status})")
-        self._control = None if buffer is None else buffer
+        apply_control(self.llm.ctx, buffer, self.spec)
+        self._control = buffer
         self.llm.reset()
 
-    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
-        """Tokens of ``text`` (special tokens in the text are kept as plain text)."""
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
+    def tokenize(self, text: str | Prompt, *, add_bos: bool = True) -> list[int]:
+        """Tokens of ``text``. Special-token spellings count only in a Prompt's template
+        pieces; in a plain string or in user text they are kept as plain text."""
+        pieces = text.pieces if isinstance(text, Prompt) else ((text, False),)
+        tokens: list[int] = []
+        for i, (piece, is_template) in enumerate(pieces):
+            tokens += self.llm.tokenize(
+                piece.encode("utf-8"), add_bos=add_bos and i == 0, special=is_template
+            )
+        return tokens
 
     def generate(
         self,
-        prompt: str,
+        prompt: str | Prompt,
         *,
         max_tokens: int = 64,
         temperature: float = 0.0,
         seed: int | None = None,
         stop: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0)."""
+        """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0).
+        A prompt that does not fit the context is refused here, before streaming starts."""
         tokens = self.tokenize(prompt)
-        if len(tokens) + 1 > self.llm.n_ctx():
+        n_ctx = self.llm.n_ctx()
+        if len(tokens) + 1 > n_ctx:
             raise SurgsteerError(
-                f"the prompt is {len(tokens)} tokens; the context holds {self.llm.n_ctx()}"
+                f"the prompt is too long: {len(tokens)} tokens, the context holds {n_ctx}"
             )
-        if seed is not None:
-            self.llm.set_seed(seed)
+        return self._stream(tokens, max_tokens, temperature, seed, stop)
+
+    def _stream(
+        self,
+        tokens: list[int],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        stop: Sequence[str],
+    ) -> Iterator[str]:
         stream = self.llm.create_completion(
             tokens,
             max_tokens=min(max_tokens, self.llm.n_ctx() - len(tokens)),
             temperature=temperature,
+            seed=seed,
             stop=list(stop),
             stream=True,
         )
@@ -151,3 +199,29 @@ class Engine:
             text = chunk["choices"][0]["text"]
             if text:
                 yield text
+
+    def next_logits(self, text: str) -> np.ndarray:
+        """Logits of the token after ``text``, evaluated afresh under the current control."""
+        import llama_cpp
+
+        self.llm.reset()
+        self.llm.eval(self.tokenize(text))
+        logits = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(logits, shape=(self.llm.n_vocab(),)).copy()
+
+    def reset_perf(self) -> None:
+        """Start llama.cpp's token counters and timers afresh (see ``perf``)."""
+        import llama_cpp
+
+        llama_cpp.llama_perf_context_reset(self.llm.ctx)
+
+    def perf(self) -> Perf:
+        """Tokens llama.cpp evaluated since ``reset_perf``, and the time it spent on them."""
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self.llm.ctx)
+        return Perf(
+            prompt_tokens=data.n_p_eval,
+            decoded_tokens=data.n_eval,
+            decode_s=data.t_eval_ms / 1000,
+        )

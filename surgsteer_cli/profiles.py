@@ -82,12 +82,14 @@ def default_dirs() -> list[Path]:
     return [resource_dir("vectors"), user_vectors_dir()]
 
 
-def discover(spec: ModelSpec, explicit: Iterable[Path] = ()) -> dict[str, Profile]:
+def discover(
+    spec: ModelSpec, explicit: Iterable[Path] = (), *, strict: bool = True
+) -> dict[str, Profile]:
     """Profiles for ``spec`` by language. Files under ``explicit`` dirs must all be valid and
-    made for this model; elsewhere, broken files are skipped with a warning and vectors for
-    other models are ignored."""
+    (when ``strict``; not for runs over several models) made for this model; elsewhere, broken
+    files are skipped with a warning and vectors for other models are ignored."""
     profiles: dict[str, Profile] = {}
-    for path, vector in _explicit_vectors(spec, explicit):
+    for path, vector in _explicit_vectors(spec, explicit, strict):
         _add(profiles, path, vector)
     for directory in default_dirs():
         for path in sorted(directory.rglob("*.gguf")) if directory.is_dir() else []:
@@ -101,7 +103,9 @@ def discover(spec: ModelSpec, explicit: Iterable[Path] = ()) -> dict[str, Profil
     return profiles
 
 
-def _explicit_vectors(spec: ModelSpec, dirs: Iterable[Path]) -> list[tuple[Path, SteeringVector]]:
+def _explicit_vectors(
+    spec: ModelSpec, dirs: Iterable[Path], strict: bool
+) -> list[tuple[Path, SteeringVector]]:
     found = []
     for directory in dirs:
         directory = Path(directory)
@@ -118,6 +122,8 @@ def _explicit_vectors(spec: ModelSpec, dirs: Iterable[Path]) -> list[tuple[Path,
             try:
                 vector.check_compatible(spec)
             except ModelMismatchError as exc:
+                if not strict:
+                    continue
                 raise ModelMismatchError(f"{path}: {exc}") from None
             found.append((path, vector))
     return found

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 Turn = tuple[str, str]  # (question, answer)
 
 STOP_BASE = ("\nQ:", "\n\n")
+_SLOT = "\ue000{}\ue001"  # private-use marks where user text goes in a rendered template
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt in pieces ``(text, is_template)``: only template pieces may spell special
+    tokens such as ``<start_of_turn>``; user text is always tokenized as plain text."""
+
+    pieces: tuple[tuple[str, bool], ...]
+
+    def __str__(self) -> str:
+        return "".join(text for text, _ in self.pieces)
 
 
 def qa_prompt(
     question: str, *, chat_template: str | None = None, history: Sequence[Turn] = ()
-) -> str:
-    """The text that makes the model answer ``question`` after the earlier ``history`` turns."""
+) -> Prompt:
+    """The prompt that makes the model answer ``question`` after the earlier ``history`` turns."""
     if chat_template:
         return _templated(question, chat_template, history)
     turns = [f"Q: {q}\nA: {a}\n\n" for q, a in history]
-    return "".join(turns) + f"Q: {question}\nA:"
+    return Prompt((("".join(turns) + f"Q: {question}\nA:", False),))
 
 
 def stop_sequences(chat_template: str | None) -> tuple[str, ...]:
@@ -24,13 +37,20 @@ def stop_sequences(chat_template: str | None) -> tuple[str, ...]:
     return () if chat_template else STOP_BASE
 
 
-def _templated(question: str, template: str, history: Sequence[Turn]) -> str:
+def _templated(question: str, template: str, history: Sequence[Turn]) -> Prompt:
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    messages = []
-    for q, a in history:
-        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
-    messages.append({"role": "user", "content": question})
+    texts = [text for turn in history for text in turn] + [question]
+    messages = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": _SLOT.format(i)}
+        for i in range(len(texts))
+    ]
     # The tokenizer adds BOS itself, so the template must not add a second one.
     formatter = Jinja2ChatFormatter(template, eos_token="", bos_token="")
-    return formatter(messages=messages).prompt
+    rendered = formatter(messages=messages).prompt
+    pieces: list[tuple[str, bool]] = []
+    for i, text in enumerate(texts):
+        before, rendered = rendered.split(_SLOT.format(i), 1)
+        pieces += [(before, True), (text, False)]
+    pieces.append((rendered, True))
+    return Prompt(tuple((text, is_template) for text, is_template in pieces if text))

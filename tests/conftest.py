@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from surgsteer_cli.engine import Engine
+    from surgsteer_cli.model_spec import ModelSpec
+    from surgsteer_cli.vector_file import SteeringVector
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,3 +31,88 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     """Keep user data in a temporary SURGSTEER_HOME and forbid Hugging Face downloads."""
     monkeypatch.setenv("SURGSTEER_HOME", str(tmp_path / "surgsteer-home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The embedded default model. Session fixtures are set up before the function-scoped
+    ``isolated_environment``, so it is assembled once into the real cache, not per test."""
+    from surgsteer_cli.models import resolve_model
+
+    return resolve_model(None)
+
+
+@pytest.fixture(scope="session")
+def loaded_engine(model_path: Path) -> Engine:
+    """The default model loaded once into llama.cpp for the whole test session."""
+    from surgsteer_cli.engine import Engine
+
+    return Engine(model_path)
+
+
+@pytest.fixture
+def engine(loaded_engine: Engine) -> Iterator[Engine]:
+    """The shared engine, unsteered before and after the test."""
+    loaded_engine.set_control(None)
+    yield loaded_engine
+    loaded_engine.set_control(None)
+
+
+@pytest.fixture
+def default_model(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Commands (in process or in a subprocess) run the cached default model."""
+    monkeypatch.setenv("SURGSTEER_MODEL", str(model_path))
+    return model_path
+
+
+@pytest.fixture
+def cached_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """In-process commands get the shared engine for the default model instead of loading it
+    again (other model paths still load for real); SURGSTEER_MODEL points at it."""
+    from surgsteer_cli import session
+    from surgsteer_cli.engine import Engine
+
+    def load(path: Path, **options: object) -> Engine:
+        return engine if Path(path) == engine.path else Engine(path, **options)
+
+    monkeypatch.setattr(session, "Engine", load)
+    monkeypatch.setenv("SURGSTEER_MODEL", str(engine.path))
+    return engine
+
+
+@pytest.fixture
+def make_vector(loaded_engine: Engine) -> Callable[..., SteeringVector]:
+    """Build a SteeringVector for the default model: seeded random directions of norm
+    ``norm`` at ``layers`` (or the given ``directions``)."""
+    from surgsteer_cli.vector_file import SteeringVector
+
+    def make(
+        role: str,
+        language: str,
+        layers: Iterable[int] = (),
+        *,
+        norm: float = 10.0,
+        scale: float = 1.0,
+        band: tuple[int, int] | None = None,
+        seed: int = 0,
+        directions: dict[int, np.ndarray] | None = None,
+        spec: ModelSpec | None = None,
+    ) -> SteeringVector:
+        spec = spec or loaded_engine.spec
+        if directions is None:
+            rng = np.random.default_rng(seed)
+            directions = {}
+            for layer in layers:
+                direction = rng.standard_normal(spec.n_embd).astype(np.float32)
+                directions[layer] = direction * np.float32(norm / np.linalg.norm(direction))
+        return SteeringVector(
+            role=role,
+            language=language,
+            model=spec,
+            directions=directions,
+            default_scale=scale,
+            band=band,
+            method="random test vector",
+        )
+
+    return make

@@ -1,0 +1,246 @@
+"""Runtime benchmark: what steering costs at run time, side by side with its baseline.
+
+1. Decoding speed with a Korean profile applied vs unsteered (goal: ratio >= 0.99).
+   Ratios are medians over pairs of runs taken in turns, so that the load of a shared machine
+   drifting during the run hits both sides alike.
+2. Switching profile (``set_control``) vs reloading the model (goal: >= 100x faster).
+3. ``surgsteer ask`` cold start (a fresh process, steered) vs a bare llama-cpp-python script
+   that loads the model, applies the same control vector and generates the same tokens
+   (goal: <= 1.3x), plus the import costs that make up the difference.
+
+The profile is made of seeded random directions (norm 4, EN at blocks 5-8, LOC at 12-15): the
+cost of steering does not depend on what the vectors mean. Run from the repository root:
+
+    python benchmarks/runtime_bench.py [--tokens 64] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from surgsteer_cli import vector_file  # noqa: E402
+from surgsteer_cli.engine import Engine  # noqa: E402
+from surgsteer_cli.models import resolve_model  # noqa: E402
+from surgsteer_cli.profiles import Profile  # noqa: E402
+from surgsteer_cli.prompting import qa_prompt  # noqa: E402
+from surgsteer_cli.vector_file import SteeringVector  # noqa: E402
+
+IMPORTS = ("numpy", "llama_cpp", "gguf", "rich.console")
+QUESTION = "대한민국의 긴급 전화번호는 무엇인가요?"
+
+BARE_SCRIPT = """
+import ctypes, sys
+import numpy as np
+import llama_cpp
+path, buffer_file, prompt, max_tokens = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+llm = llama_cpp.Llama(model_path=path, n_ctx=2048, verbose=False)
+buffer = np.load(buffer_file)
+n_layer, n_embd = buffer.shape
+data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+llama_cpp.llama_set_adapter_cvec(llm.ctx, data, buffer.size, n_embd, 1, n_layer - 1)
+out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, seed=0,
+                            stop=["\\nQ:", "\\n\\n"])
+print(out["choices"][0]["text"].strip())
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=64, help="tokens per speed run")
+    parser.add_argument("--rounds", type=int, default=10, help="steered/unsteered pairs")
+    parser.add_argument("--reloads", type=int, default=3, help="model reloads to time")
+    parser.add_argument("--cold-runs", type=int, default=4, help="cold-start pairs")
+    args = parser.parse_args()
+
+    model_path = resolve_model(None)
+    engine = Engine(model_path)
+    profiles = {code: make_profile(engine, code, seed) for seed, code in enumerate(["ko", "es"])}
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}; backend {engine.backend}; "
+        f"model {model_path.name}"
+    )
+    rows = [
+        decoding_speed(engine, profiles["ko"], args.tokens, args.rounds),
+        switch_vs_reload(engine, profiles, model_path, args.reloads),
+    ]
+    cold, notes = cold_start(engine, profiles["ko"], model_path, args.cold_runs)
+    rows.append(cold)
+    print_table(rows)
+    for note in notes:
+        print(note)
+
+
+def make_profile(engine: Engine, language: str, seed: int) -> Profile:
+    """A profile of seeded random directions with norm 4."""
+    rng = np.random.default_rng(seed)
+
+    def vector(role: str, layers: range) -> SteeringVector:
+        directions = {}
+        for layer in layers:
+            direction = rng.standard_normal(engine.spec.n_embd).astype(np.float32)
+            directions[layer] = direction * np.float32(4 / np.linalg.norm(direction))
+        return SteeringVector(role, language, engine.spec, directions, method="benchmark")
+
+    return Profile(language, en=vector("en", range(5, 9)), loc=vector("loc", range(12, 16)))
+
+
+def decoding_speed(engine: Engine, profile: Profile, tokens: int, rounds: int) -> tuple:
+    """Decoding tokens/s from llama.cpp's own counters, steered and unsteered in pairs."""
+    prompt = engine.tokenize(qa_prompt(QUESTION))
+
+    def speed(buffer: np.ndarray | None) -> float:
+        engine.set_control(buffer)
+        engine.reset_perf()
+        for _token in itertools.islice(engine.llm.generate(prompt, temp=0.0), tokens):
+            pass
+        return engine.perf().tokens_per_s
+
+    steered_buffer = profile.buffer(engine.spec)
+    speeds = in_pairs(lambda: speed(steered_buffer), lambda: speed(None), rounds)
+    engine.set_control(None)
+    ratio = median_ratio(*speeds)
+    return (
+        f"decoding tokens/s ({tokens} tokens, {rounds} pairs)",
+        f"{statistics.median(speeds[0]):.1f} steered",
+        f"{statistics.median(speeds[1]):.1f} unsteered",
+        ratio,
+        ">= 0.99",
+        ratio >= 0.99,
+    )
+
+
+def switch_vs_reload(
+    engine: Engine, profiles: dict[str, Profile], model_path: Path, reloads: int
+) -> tuple:
+    """Median time of a profile switch (set_control) vs a fresh model load."""
+    buffers = [profiles["ko"].buffer(engine.spec), profiles["es"].buffer(engine.spec)]
+    switch = median_time(lambda i: engine.set_control(buffers[i % 2]), 50)
+    engine.set_control(None)
+    reload = median_time(lambda i: Engine(model_path), reloads)
+    return (
+        "profile switch vs model reload",
+        f"{switch * 1e3:.3f} ms switch",
+        f"{reload * 1e3:.0f} ms reload",
+        reload / switch,
+        ">= 100x",
+        reload / switch >= 100,
+    )
+
+
+def cold_start(
+    engine: Engine, profile: Profile, model_path: Path, runs: int
+) -> tuple[tuple, list[str]]:
+    """Wall time of ``surgsteer ask`` in a fresh process vs the bare llama-cpp-python script."""
+    with tempfile.TemporaryDirectory() as tmp:
+        vectors = Path(tmp) / "vectors"
+        for vector in (profile.en, profile.loc):
+            vector_file.write(vector, vectors / f"{vector.language}.{vector.role}.gguf")
+        buffer_file = Path(tmp) / "buffer.npy"
+        np.save(buffer_file, profile.buffer(engine.spec))
+        env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+        ask = [sys.executable, "-m", "surgsteer_cli", "ask", "--json", "--max-tokens", "32"]
+        ask += ["--vectors", str(vectors), QUESTION]
+        bare = [sys.executable, "-c", BARE_SCRIPT, str(model_path), str(buffer_file)]
+        bare += [qa_prompt(QUESTION), "32"]
+        outputs: dict[str, str] = {}
+
+        def wall_time(name: str, command: list[str]) -> float:
+            started = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, env=env, check=True)
+            outputs[name] = done.stdout.decode()
+            return time.perf_counter() - started
+
+        in_pairs(lambda: wall_time("ask", ask), lambda: wall_time("bare", bare), 1)  # warm-up
+        times = in_pairs(lambda: wall_time("ask", ask), lambda: wall_time("bare", bare), runs)
+    record = json.loads(outputs["ask"])
+    same = record["answer"] == outputs["bare"].strip()
+    ratio = median_ratio(*times)
+    row = (
+        f"cold start, steered, {record['timings']['decoded_tokens'] + 1} tokens ({runs} pairs)",
+        f"{statistics.median(times[0]):.2f} s surgsteer ask",
+        f"{statistics.median(times[1]):.2f} s bare script",
+        ratio,
+        "<= 1.3x",
+        ratio <= 1.3,
+    )
+    notes = [
+        f"same answer from both: {'yes' if same else 'NO'} ({record['answer']!r})",
+        "import costs in a fresh interpreter: "
+        + ", ".join(f"{m} {import_time(m):.2f} s" for m in IMPORTS)
+        + f"; py3langid model load {langid_load_time():.2f} s (Latin/Arabic-script questions)",
+    ]
+    return row, notes
+
+
+def in_pairs(
+    first: Callable[[], float], second: Callable[[], float], rounds: int
+) -> tuple[list[float], list[float]]:
+    """Measure both ``rounds`` times, in turns (AB, BA, AB...) so that drifting load on the
+    machine hits both alike."""
+    results: tuple[list[float], list[float]] = ([], [])
+    for index in range(rounds):
+        order = (0, 1) if index % 2 == 0 else (1, 0)
+        for which in order:
+            results[which].append((first, second)[which]())
+    return results
+
+
+def median_ratio(first: list[float], second: list[float]) -> float:
+    """Median over the pairs of first / second."""
+    return statistics.median(a / b for a, b in zip(first, second, strict=True))
+
+
+def median_time(action: Callable[[int], object], repeats: int) -> float:
+    times = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        action(i)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def import_time(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True).stdout)
+
+
+def langid_load_time() -> float:
+    code = (
+        "import time; from surgsteer_cli import langid; t = time.perf_counter(); "
+        "langid._identifier(); print(time.perf_counter() - t)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, env=env).stdout)
+
+
+def print_table(rows: list[tuple]) -> None:
+    header = ("measure", "surgsteer", "baseline", "ratio", "goal", "met")
+    cells = [header] + [
+        (m, s, b, f"{r:.3g}", g, "yes" if ok else "NO") for m, s, b, r, g, ok in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for index, row in enumerate(cells):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+if __name__ == "__main__":
+    main()

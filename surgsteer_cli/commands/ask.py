@@ -1,0 +1,110 @@
+"""``surgsteer ask``: answer one question with the steering profile of its language."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+
+import click
+
+from surgsteer_cli.commands.options import model_options, steering_options
+from surgsteer_cli.console import err, info
+from surgsteer_cli.display import header, steering_record
+from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.session import RuntimeOptions, Session
+
+
+@click.command()
+@click.argument("question")
+@steering_options
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+def ask(
+    question: str,
+    lang: str | None,
+    en_scale: float | None,
+    loc_scale: float | None,
+    no_steer: bool,
+    max_tokens: int,
+    temperature: float,
+    seed: int,
+    runtime: RuntimeOptions,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION (`-` reads it from stdin), steered by the profile of its language.
+
+    The language is detected unless --lang names it; English, unknown languages and
+    languages without a profile are answered without steering.
+
+    \b
+    Example:  surgsteer ask --lang ko "What is the emergency number?"
+    """
+    question = read_question(question)
+    started = time.perf_counter()
+    session = Session.open(runtime)
+    load_s = time.perf_counter() - started
+    steering = session.steering(
+        question, language=lang, steer=not no_steer, en_scale=en_scale, loc_scale=loc_scale
+    )
+    session.apply(steering)
+    pieces = session.answer(question, max_tokens=max_tokens, temperature=temperature, seed=seed)
+    engine = session.engine
+    if not as_json:
+        err.print(header(session, steering), soft_wrap=True)
+    engine.reset_perf()
+    answer, first_token_s, total_s = _consume(pieces, echo=not as_json)
+    if not as_json:
+        return
+    perf = engine.perf()
+    record = {
+        "answer": answer,
+        **steering_record(steering),
+        "model": str(engine.path),
+        "backend": engine.backend,
+        "timings": {
+            "load_s": round(load_s, 3),
+            "first_token_s": round(first_token_s, 3),
+            "total_s": round(total_s, 3),
+            "prompt_tokens": perf.prompt_tokens,
+            "decoded_tokens": perf.decoded_tokens,
+            "tokens_per_s": round(perf.tokens_per_s, 2),
+        },
+    }
+    click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:
+    """Read the whole answer, printing it as it comes if ``echo``; return it with the seconds
+    to its first piece and in total."""
+    started = time.perf_counter()
+    first_token_s = None
+    parts = []
+    for piece in pieces:
+        first_token_s = first_token_s or time.perf_counter() - started
+        parts.append(piece)
+        if echo:
+            click.echo(piece, nl=False)
+    if echo:
+        click.echo()
+    total_s = time.perf_counter() - started
+    return "".join(parts).rstrip(), first_token_s or total_s, total_s
+
+
+def read_question(argument: str) -> str:
+    """The question from the argument, or from stdin for `-`; refuse empty or undecodable."""
+    if argument == "-":
+        if sys.stdin.isatty():
+            info("Reading the question from stdin (Ctrl-D ends it).")
+        raw = sys.stdin.buffer.read()
+        try:
+            argument = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SurgsteerError(
+                f"stdin is not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start})"
+            ) from None
+    question = argument.strip()
+    if not question:
+        raise SurgsteerError("the question is empty")
+    return question

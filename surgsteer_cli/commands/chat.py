@@ -1,0 +1,47 @@
+"""``surgsteer chat``: an interactive conversation, steered turn by turn."""
+
+from __future__ import annotations
+
+import click
+
+from surgsteer_cli import console
+from surgsteer_cli.commands.options import model_options, steering_options
+from surgsteer_cli.repl import Chat, ChatView, Settings, run, terminal_reader
+from surgsteer_cli.session import RuntimeOptions, Session
+
+
+@click.command()
+@steering_options
+@model_options
+def chat(
+    lang: str | None,
+    en_scale: float | None,
+    loc_scale: float | None,
+    no_steer: bool,
+    max_tokens: int,
+    temperature: float,
+    seed: int,
+    runtime: RuntimeOptions,
+) -> None:
+    """Chat with the model; each question gets the profile of its language.
+
+    Commands: /lang, /steer on|off, /scale en|loc X, /profile, /reset, /help, /quit.
+    Ctrl-C stops the answer being written; Ctrl-D or /quit leaves.
+    """
+    session = Session.open(runtime)
+    settings = Settings(
+        language=session.check_language(lang) if lang else None,
+        steer=not no_steer,
+        en_scale=en_scale,
+        loc_scale=loc_scale,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+    )
+    engine = session.engine
+    console.info(
+        f"{engine.path.name} on {engine.backend}, context {engine.llm.n_ctx()} tokens, "
+        f"profiles: {', '.join(sorted(session.profiles)) or 'none'}. /help lists commands."
+    )
+    view = ChatView(console.out, console.err)
+    run(Chat(session, view, settings), terminal_reader(console.err))

@@ -1,0 +1,167 @@
+"""``surgsteer eval``: place models and steering settings on the Transfer–Localization plane."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from surgsteer_cli.console import info, out
+from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.evaluation.plane import points, references, terminal_plot
+from surgsteer_cli.evaluation.runner import EvalRequest, Report, run_eval
+from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS
+from surgsteer_cli.evaluation.settings import CONFIGS, expand
+from surgsteer_cli.evaluation.summary import Score
+from surgsteer_cli.models import resolve_model
+
+DIRECTORY = click.Path(file_okay=False, path_type=Path)
+
+
+@click.command()
+@click.option(
+    "--model", "models", multiple=True, help="GGUF model (repeatable). [default: Gemma 3 270M]"
+)
+@click.option(
+    "--vectors",
+    "vector_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Vector file or directory (repeatable); matched to models by fingerprint.",
+)
+@click.option("--lang", default=",".join(LANGUAGES), show_default=True, help="Languages.")
+@click.option(
+    "--config", "configs", default=",".join(CONFIGS), show_default=True, help="Steering configs."
+)
+@click.option("--en-scale", default="", help="EN scales to sweep, e.g. 0,0.5,1,2.")
+@click.option("--loc-scale", default="", help="LOC scales to sweep.  [default: each file's]")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N items per language and axis.")
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="test",
+    show_default=True,
+    help="Evaluation items (never the extraction ones).",
+)
+@click.option("--blend", "blend_dir", type=DIRECTORY, help="BLEnD in its own layout.")
+@click.option("--bmlama", "bmlama_dir", type=DIRECTORY, help="BMLAMA in its own layout.")
+@click.option("--mcq", "mcq_dir", type=DIRECTORY, help="Multiple choice as Transfer data.")
+@click.option("--out", type=DIRECTORY, help="Run directory.  [default: runs/eval-<split>-<hash>]")
+@click.option("--fresh", is_flag=True, help="Discard earlier results in the run directory.")
+def eval_command(
+    models: Sequence[str],
+    vector_dirs: Sequence[Path],
+    lang: str,
+    configs: str,
+    en_scale: str,
+    loc_scale: str,
+    limit: int | None,
+    split: str,
+    blend_dir: Path | None,
+    bmlama_dir: Path | None,
+    mcq_dir: Path | None,
+    out: Path | None,
+    fresh: bool,
+) -> None:
+    """Score steering settings on Transfer (BMLAMA cloze facts, or --mcq) and Localization
+    (country-neutral BLEnD questions), per model, language and setting.
+
+    \b
+    Configs: none, en-all (EN vector on all its blocks), en-mid (EN on its band),
+    loc-deep (LOC on its band), surgical (EN band + LOC band). --en-scale/--loc-scale
+    sweep scales (default: each vector file's default_scale). English is always scored
+    unsteered as the Transfer reference.
+
+    \b
+    Files in OUT: results.jsonl (one line per item; re-running the same command resumes
+    where it stopped, --fresh starts over), summary.csv and summary.json (score, n and
+    bootstrap 95 % interval per model, setting, language and metric), plane.png.
+    """
+    paths = [resolve_model(model) for model in models] or [resolve_model(None)]
+    request = EvalRequest(
+        models=paths,
+        settings=expand(_list(configs), _scales(en_scale), _scales(loc_scale)),
+        languages=_list(lang),
+        out=out or Path("runs"),
+        vector_dirs=list(vector_dirs),
+        split=split,
+        limit=limit,
+        blend_dir=blend_dir,
+        bmlama_dir=bmlama_dir,
+        mcq_dir=mcq_dir,
+        fresh=fresh,
+    )
+    if out is None:
+        request.out = Path("runs") / f"eval-{split}-{_options_hash(request)}"
+    info(f"Run directory: {request.out}")
+    report = run_eval(request)
+    _print_report(report)
+
+
+def _list(text: str) -> list[str]:
+    items = list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    if not items:
+        raise SurgsteerError(f"empty list: {text!r}")
+    return items
+
+
+def _scales(text: str) -> list[float | None]:
+    if not text.strip():
+        return [None]
+    try:
+        return [float(part) for part in _list(text)]
+    except ValueError:
+        raise SurgsteerError(f"scales must be numbers separated by commas, not {text!r}") from None
+
+
+def _options_hash(request: EvalRequest) -> str:
+    """Eight hex digits that identify what the request evaluates."""
+    options = {
+        "models": [str(path.resolve()) for path in request.models],
+        "settings": [setting.name for setting in request.settings],
+        "languages": list(request.languages),
+        "vectors": [str(Path(path).resolve()) for path in request.vector_dirs],
+        "limit": request.limit,
+        "data": [
+            str(Path(directory).resolve()) if directory else None
+            for directory in (request.blend_dir, request.bmlama_dir, request.mcq_dir)
+        ],
+    }
+    return hashlib.sha256(json.dumps(options).encode()).hexdigest()[:8]
+
+
+def _print_report(report: Report) -> None:
+    table = Table(title="Transfer–Localization (mean over languages; 95 % CI)")
+    for column in ("model", "setting", "Transfer", "Localization", "Consistency", "langs"):
+        table.add_column(column, justify="left" if column in ("model", "setting") else "right")
+    cells = {(s.model, s.setting, s.metric): s for s in report.scores if s.language == "all"}
+    for point in points(report.scores):
+        consistency = cells.get((point.model, point.setting, "consistency"))
+        table.add_row(
+            point.model,
+            point.setting,
+            _cell(point.transfer),
+            _cell(point.localization),
+            _cell(consistency),
+            str(point.transfer.languages),
+        )
+    out.print(table)
+    for model, score in references(report.scores).items():
+        out.print(f"English reference (unsteered transfer), {model}: {_cell(score)}")
+    if points(report.scores):
+        out.print(terminal_plot(report.scores), markup=False, highlight=False)
+    for model, axes in report.seconds_per_item.items():
+        costs = ", ".join(f"{axis} {seconds:.3f} s/item" for axis, seconds in axes.items())
+        info(f"{model}: {costs}")
+    for path in report.files:
+        info(f"wrote {path}")
+
+
+def _cell(score: Score | None) -> str:
+    if score is None:
+        return "-"
+    return f"{score.score:.3f} [{score.ci_low:.3f}, {score.ci_high:.3f}] n={score.n}"

@@ -1,0 +1,101 @@
+"""Click options shared by the commands that load a model (``ask``, ``chat``, ``doctor``)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from surgsteer_cli.session import RuntimeOptions
+
+_MODEL_OPTIONS = (
+    click.option(
+        "--model",
+        envvar="SURGSTEER_MODEL",
+        show_envvar=True,
+        metavar="PATH.gguf",
+        help="GGUF model to run [default: the embedded Gemma 3 270M].",
+    ),
+    click.option(
+        "--gpu-layers",
+        type=click.IntRange(min=-1),
+        envvar="SURGSTEER_GPU_LAYERS",
+        show_envvar=True,
+        help="Layers to offload to the GPU (-1: all) [default: all with a GPU build, else 0].",
+    ),
+    click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        envvar="SURGSTEER_THREADS",
+        show_envvar=True,
+        help="CPU threads for generation [default: half the cores].",
+    ),
+    click.option(
+        "--vectors",
+        "vectors",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="DIR",
+        help="Extra vector file or directory (repeatable); every file in it must fit the model.",
+    ),
+)
+
+_STEERING_OPTIONS = (
+    click.option(
+        "--lang",
+        metavar="CODE",
+        help="Use this language's profile (ISO 639-1) instead of detecting it.",
+    ),
+    click.option("--en-scale", type=float, help="EN-steering scale [default: from the file]."),
+    click.option("--loc-scale", type=float, help="LOC-steering scale [default: from the file]."),
+    click.option("--no-steer", is_flag=True, help="Answer without any steering."),
+    click.option(
+        "--max-tokens",
+        type=click.IntRange(min=1),
+        default=200,
+        show_default=True,
+        help="Longest answer in tokens.",
+    ),
+    click.option(
+        "--temperature",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        help="Sampling temperature (0: greedy).",
+    ),
+    click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed."),
+)
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --model/--gpu-layers/--threads/--vectors; the command gets ``runtime`` instead."""
+
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        model: str | None,
+        gpu_layers: int | None,
+        threads: int | None,
+        vectors: tuple[Path, ...],
+        **kwargs: Any,
+    ) -> Any:
+        runtime = RuntimeOptions(
+            model=model, gpu_layers=gpu_layers, threads=threads, vectors=tuple(vectors)
+        )
+        return command(*args, runtime=runtime, **kwargs)
+
+    return _apply(_MODEL_OPTIONS, wrapper)
+
+
+def steering_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options that choose the steering and the sampling of an answer."""
+    return _apply(_STEERING_OPTIONS, command)
+
+
+def _apply(options: tuple[Callable[..., Any], ...], command: Callable[..., Any]) -> Any:
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -1,0 +1,40 @@
+"""``surgsteer quantize``: more quantizations of a model, served by the same vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from surgsteer_cli import console
+from surgsteer_cli.models import resolve_model
+from surgsteer_cli.quantize import TYPES
+from surgsteer_cli.quantize import quantize as run_quantize
+
+
+@click.command()
+@click.argument("source", required=False)
+@click.option(
+    "--type",
+    "types",
+    required=True,
+    help=f"Comma-separated target types: {', '.join(TYPES)}.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for the outputs, named <source>-<TYPE>.gguf.",
+)
+@click.option("--threads", type=click.IntRange(min=0), default=0, help="0: all cores.")
+def quantize(source: str | None, types: str, out: Path, threads: int) -> None:
+    """Quantize SOURCE (default: the embedded Gemma 3 270M) with llama.cpp's quantizer.
+
+    A source that is already quantized is first dequantized to F16 with gguf-py. Every
+    output keeps the source's fingerprint, so the same steering vectors apply to it.
+    """
+    names = [name.strip().upper() for name in types.split(",") if name.strip()]
+    outputs = run_quantize(resolve_model(source), names, out, threads=threads, notify=console.info)
+    for path in outputs:
+        console.out.print(str(path))

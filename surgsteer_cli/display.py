@@ -1,0 +1,71 @@
+"""How the runtime describes its steering to people (Rich markup) and to programs (dicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.markup import escape
+
+from surgsteer_cli import langid
+from surgsteer_cli.session import Session, Steering
+
+
+def layer_ranges(layers: Iterable[int]) -> str:
+    """Blocks as compact ranges: [5, 6, 7, 9] -> "5-7,9"."""
+    runs: list[list[int]] = []
+    for layer in sorted(layers):
+        if runs and layer == runs[-1][-1] + 1:
+            runs[-1].append(layer)
+        else:
+            runs.append([layer])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def language_text(steering: Steering) -> str:
+    """Like ``ko Korean (detected, confidence 0.98)`` or ``ko Korean (--lang)``."""
+    if steering.language is None:
+        return f"unknown (confidence {steering.confidence:.2f})"
+    known = langid.LANGUAGES.get(steering.language)
+    name = f"{steering.language} {known.name}" if known else steering.language
+    if steering.confidence is None:
+        return f"{name} (--lang)"
+    return f"{name} (detected, confidence {steering.confidence:.2f})"
+
+
+def profile_text(steering: Steering) -> str:
+    """Like ``ko: EN x4 @ blocks 5-8, LOC x2 @ blocks 12-15``, or ``none (<why>)``."""
+    if steering.profile is None:
+        return f"none ({steering.note})"
+    roles = [
+        f"{role.upper()} x{steering.scales[role]:g} @ blocks {layer_ranges(layers)}"
+        for role, layers in steering.layers.items()
+    ]
+    return f"{steering.profile}: {', '.join(roles)}"
+
+
+def header(session: Session, steering: Steering) -> str:
+    """The lines printed above an answer: model, backend, language and profile."""
+    engine = session.engine
+    spec = engine.spec
+    style = "bold green" if steering.profile else "yellow"
+    return "\n".join(
+        [
+            f"[dim]model[/dim]    {escape(engine.path.name)} ({spec.architecture}, "
+            f"{spec.n_layer} blocks) on [bold]{engine.backend}[/bold]",
+            f"[dim]language[/dim] {escape(language_text(steering))}",
+            f"[dim]profile[/dim]  [{style}]{escape(profile_text(steering))}[/{style}]",
+        ]
+    )
+
+
+def steering_record(steering: Steering) -> dict[str, object]:
+    """The steering as JSON-ready fields."""
+    return {
+        "language": steering.language,
+        "confidence": None if steering.confidence is None else round(steering.confidence, 4),
+        "language_source": "--lang" if steering.confidence is None else "detected",
+        "profile": steering.profile,
+        "scales": steering.scales,
+        "layers": steering.layers,
+        "note": steering.note,
+    }

@@ -1,0 +1,190 @@
+"""Runs an evaluation: every model x setting x language x axis, resumably, then summarizes.
+
+Per model: load it once, find its vectors by fingerprint, and for each (setting, language)
+set the control vector and score the items not yet in the results file. English is scored
+once per model, unsteered, as the Transfer reference. A (setting, language) whose vectors are
+missing is skipped with a warning. The summary covers exactly the items this request selects,
+so re-running a command reproduces its outputs even in a directory shared with other runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from surgsteer_cli.console import info, progress, warn
+from surgsteer_cli.engine import Engine
+from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.evaluation import localization, transfer
+from surgsteer_cli.evaluation.plane import save_png
+from surgsteer_cli.evaluation.results import Key, ResultStore, row_key
+from surgsteer_cli.evaluation.scoring import Scorer
+from surgsteer_cli.evaluation.selection import REFERENCE, EvalData, item_key, load_eval_data
+from surgsteer_cli.evaluation.settings import Setting
+from surgsteer_cli.evaluation.summary import BASELINE, Score, summarize, write_summary
+from surgsteer_cli.profiles import Profile, discover
+
+FORMAT = 1  # bump when the meaning of a stored result changes
+
+
+@dataclass
+class EvalRequest:
+    """Everything one ``surgsteer eval`` invocation asks for."""
+
+    models: Sequence[Path]
+    settings: Sequence[Setting]
+    languages: Sequence[str]
+    out: Path
+    vector_dirs: Sequence[Path] = ()
+    split: str = "test"
+    limit: int | None = None
+    blend_dir: Path | None = None
+    bmlama_dir: Path | None = None
+    mcq_dir: Path | None = None
+    fresh: bool = False
+
+
+@dataclass
+class Report:
+    """What a run produced: the scores, its files and the time spent per item."""
+
+    scores: list[Score]
+    files: list[Path]
+    seconds_per_item: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class _Unit:
+    """Items of one axis and language to score under one setting."""
+
+    setting: Setting
+    language: str
+    axis: str
+    items: list[Any]
+    profile: Profile | None
+
+
+def run_eval(request: EvalRequest) -> Report:
+    """Score what is missing, then write ``summary.csv``, ``summary.json`` and ``plane.png``."""
+    names = _model_names(request.models)
+    data = load_eval_data(
+        request.languages,
+        split=request.split,
+        limit=request.limit,
+        blend_dir=request.blend_dir,
+        bmlama_dir=request.bmlama_dir,
+        mcq_dir=request.mcq_dir,
+    )
+    for note in data.notes:
+        info(note)
+    run = {
+        "format": FORMAT,
+        "split": request.split,
+        "blend": str(request.blend_dir or "shipped"),
+        "transfer": str(request.mcq_dir or request.bmlama_dir or "shipped BMLAMA"),
+    }
+    selected: list[Key] = []
+    timing: dict[str, dict[str, float]] = {}
+    with ResultStore(request.out, run, fresh=request.fresh) as store:
+        for path, name in zip(request.models, names, strict=True):
+            selected += _run_model(path, name, request, data, store, timing)
+        rows = [store.rows[key] for key in selected if key in store.rows]
+    scores = summarize(rows)
+    files = [request.out / "results.jsonl", request.out / "summary.csv"]
+    files.append(request.out / "summary.json")
+    write_summary(scores, request.out, {"run": run, "seconds_per_item": timing})
+    if any(score.language != REFERENCE for score in scores):
+        measure = "multiple-choice accuracy" if request.mcq_dir else "cloze accuracy"
+        png = request.out / "plane.png"
+        files.append(save_png(scores, png, languages=request.languages, transfer_measure=measure))
+    return Report(scores=scores, files=files, seconds_per_item=timing)
+
+
+def _run_model(
+    path: Path,
+    name: str,
+    request: EvalRequest,
+    data: EvalData,
+    store: ResultStore,
+    timing: dict[str, dict[str, float]],
+) -> list[Key]:
+    """Score one model's missing items; return the keys of all items selected for it."""
+    engine = Engine(path)
+    profiles = discover(engine.spec, request.vector_dirs, strict=False)
+    units = list(_plan(name, request.settings, data, profiles))
+    selected = [_key(name, unit, item) for unit in units for item in unit.items]
+    todo = sum(key not in store for key in selected)
+    spent: dict[str, list[float]] = defaultdict(list)
+    with Scorer(engine) as scorer, progress() as bar:
+        task = bar.add_task(name, total=todo)
+        for unit in units:
+            items = [item for item in unit.items if _key(name, unit, item) not in store]
+            if not items:
+                continue
+            engine.set_control(unit.setting.buffer(unit.profile, engine.spec))
+            score = _scorer_for(unit.axis, engine, scorer)
+            bar.update(task, description=f"{name} {unit.setting.name} {unit.language} {unit.axis}")
+            for item in items:
+                start = time.perf_counter()
+                row = _base_row(name, unit, item) | score(item)
+                spent[unit.axis].append(time.perf_counter() - start)
+                store.add(row)
+                bar.advance(task)
+    if spent:
+        timing[name] = {axis: sum(times) / len(times) for axis, times in spent.items()}
+    return selected
+
+
+def _plan(
+    name: str, settings: Sequence[Setting], data: EvalData, profiles: dict[str, Profile]
+) -> Iterator[_Unit]:
+    """The units of one model, skipping (with a warning) settings that lack vectors."""
+    if REFERENCE in data.transfer:
+        yield _Unit(Setting(BASELINE), REFERENCE, "transfer", data.transfer[REFERENCE], None)
+    for setting in settings:
+        for language, cloze in data.transfer.items():
+            if language == REFERENCE:
+                continue
+            profile = profiles.get(language)
+            missing = setting.missing(profile)
+            if missing:
+                roles = "/".join(missing)
+                warn(f"{name}: no {roles} vector for {language}; {setting.name} skipped there")
+                continue
+            yield _Unit(setting, language, "transfer", cloze, profile)
+            yield _Unit(setting, language, "localization", data.localization[language], profile)
+
+
+def _scorer_for(axis: str, engine: Engine, scorer: Scorer) -> Callable[[Any], dict[str, Any]]:
+    if axis == "localization":
+        return partial(localization.answer_row, engine)
+    return partial(transfer.choice_row, scorer)
+
+
+def _base_row(name: str, unit: _Unit, item: Any) -> dict[str, Any]:
+    return {
+        "model": name,
+        "setting": unit.setting.name,
+        "language": unit.language,
+        "axis": unit.axis,
+        "item": item_key(item),
+        "scales": unit.setting.scales(unit.profile),
+    }
+
+
+def _key(name: str, unit: _Unit, item: Any) -> Key:
+    return row_key(_base_row(name, unit, item))
+
+
+def _model_names(models: Sequence[Path]) -> list[str]:
+    """File names without ``.gguf``; two models may not share one."""
+    names = [Path(model).stem for model in models]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SurgsteerError(f"several --model files are named {', '.join(duplicates)}")
+    return names

@@ -1,0 +1,186 @@
+"""From a question to the steering that answers it: one loaded model, its profiles, the
+language of each question, and the control buffer that language gets.
+
+Rules (shared by ``ask``, ``chat`` and ``doctor``):
+
+* ``--lang L`` chooses the profile whatever language the question is in; otherwise the
+  language is detected among English, the shipped-profile languages and the loaded profiles.
+* English, an unknown or unsure language, or a language without a profile: no steering at all
+  (the EN vector maps one particular language towards English, so it needs a language too).
+* Otherwise the profile's EN and LOC vectors at their bands and scales (defaults from files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from surgsteer_cli import langid
+from surgsteer_cli.engine import Engine
+from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.profiles import Profile, discover
+from surgsteer_cli.prompting import Prompt, Turn, qa_prompt, stop_sequences
+
+ENGLISH = "en"
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """How to load the model and where to look for vectors (the shared CLI options)."""
+
+    model: str | None = None
+    gpu_layers: int | None = None
+    threads: int | None = None
+    vectors: tuple[Path, ...] = ()
+    n_ctx: int = 2048
+
+
+@dataclass(frozen=True)
+class Steering:
+    """What one answer runs with. ``confidence`` is None when ``--lang`` chose the language;
+    ``profile`` is None when the answer is unsteered, and ``note`` then says why."""
+
+    language: str | None
+    confidence: float | None
+    profile: str | None = None
+    scales: dict[str, float] = field(default_factory=dict)
+    layers: dict[str, list[int]] = field(default_factory=dict)
+    note: str | None = None
+    buffer: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """Equal keys mean equal control buffers (used to skip re-applying the same one)."""
+        return (self.profile, tuple(sorted(self.scales.items())))
+
+
+def load_engine(options: RuntimeOptions) -> Engine:
+    """Resolve the model (``None``: the embedded default) and load it."""
+    from surgsteer_cli.models import resolve_model
+
+    return Engine(
+        resolve_model(options.model),
+        n_ctx=options.n_ctx,
+        n_threads=options.threads,
+        n_gpu_layers=options.gpu_layers,
+    )
+
+
+class Session:
+    """A loaded model plus the profiles made for it."""
+
+    def __init__(self, engine: Engine, profiles: dict[str, Profile]) -> None:
+        self.engine = engine
+        self.profiles = profiles
+        self._applied = Steering(None, None).key  # a fresh model runs unsteered
+
+    @classmethod
+    def open(cls, options: RuntimeOptions) -> Session:
+        """Resolve and load the model, then find the profiles made for it."""
+        engine = load_engine(options)
+        return cls(engine, discover(engine.spec, options.vectors))
+
+    @property
+    def languages(self) -> list[str]:
+        """Valid ``--lang`` values: every detectable language and every profile language."""
+        return sorted(set(langid.LANGUAGES) | set(self.profiles))
+
+    def check_language(self, language: str) -> str:
+        """``language`` in lower case, or a SurgsteerError listing the valid codes."""
+        code = language.strip().lower()
+        if code not in self.languages:
+            raise SurgsteerError(
+                f"unknown language {language!r}; valid: {', '.join(self.languages)}"
+            )
+        return code
+
+    def steering(
+        self,
+        question: str,
+        *,
+        language: str | None = None,
+        steer: bool = True,
+        en_scale: float | None = None,
+        loc_scale: float | None = None,
+    ) -> Steering:
+        """Decide the steering for ``question``; ``language`` (from ``--lang``) skips detection."""
+        if language is not None:
+            code, confidence = self.check_language(language), None
+        else:
+            detection = langid.detect(question, self._candidates())
+            code, confidence = detection.language, detection.confidence
+        if not steer:
+            return Steering(code, confidence, note="steering is off")
+        if code is None:
+            return Steering(code, confidence, note="language unknown or unsure: no steering")
+        if code == ENGLISH:
+            return Steering(code, confidence, note="English needs no steering")
+        profile = self.profiles.get(code)
+        if profile is None:
+            return Steering(code, confidence, note=f"no {code} profile for this model: unsteered")
+        return Steering(
+            code,
+            confidence,
+            profile=code,
+            scales=profile.scales(en_scale, loc_scale),
+            layers={
+                role: vector.band_layers
+                for role, vector in (("en", profile.en), ("loc", profile.loc))
+                if vector is not None
+            },
+            buffer=profile.buffer(self.engine.spec, en_scale=en_scale, loc_scale=loc_scale),
+        )
+
+    def apply(self, steering: Steering) -> bool:
+        """Put ``steering`` in effect; True if the control vector changed (it never reloads)."""
+        if steering.key == self._applied:
+            return False
+        self.engine.set_control(steering.buffer)
+        self._applied = steering.key
+        return True
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        """Stream the answer to ``question`` after ``history`` under the applied steering.
+        Raises at once (before streaming) if the prompt does not fit the context."""
+        pieces = self.engine.generate(
+            self.prompt(question, history),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            stop=stop_sequences(self.engine.chat_template),
+        )
+        return _without_leading_space(pieces)
+
+    def prompt_tokens(self, question: str, history: Sequence[Turn] = ()) -> int:
+        """Length in tokens of the prompt for ``question`` after ``history``."""
+        return len(self.engine.tokenize(self.prompt(question, history)))
+
+    def prompt(self, question: str, history: Sequence[Turn] = ()) -> Prompt:
+        """The model's prompt for ``question`` after ``history``."""
+        return qa_prompt(question, chat_template=self.engine.chat_template, history=history)
+
+    def _candidates(self) -> list[str]:
+        extra = [code for code in self.profiles if code in langid.LANGUAGES]
+        return sorted(set(langid.DEFAULT_LANGUAGES) | set(extra))
+
+
+def _without_leading_space(pieces: Iterator[str]) -> Iterator[str]:
+    """The pieces without the whitespace a model puts before its answer."""
+    started = False
+    for piece in pieces:
+        if not started:
+            piece = piece.lstrip()
+            started = bool(piece)
+        if piece:
+            yield piece

@@ -1,0 +1,131 @@
+"""Summary math (accuracy, consistency, bootstrap intervals), summary files and the plane."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from surgsteer_cli.evaluation.plane import points, save_png, terminal_plot
+from surgsteer_cli.evaluation.summary import bootstrap_ci, summarize, write_summary
+
+MODEL = "m"
+
+
+def row(setting: str, language: str, axis: str, item: int, correct: bool, choice: int = 0):
+    return {
+        "model": MODEL,
+        "setting": setting,
+        "language": language,
+        "axis": axis,
+        "item": str(item),
+        "correct": correct,
+        "choice": choice,
+    }
+
+
+def cell(scores, setting, language, metric):
+    [found] = [
+        s for s in scores if (s.setting, s.language, s.metric) == (setting, language, metric)
+    ]
+    return found
+
+
+def test_bootstrap_of_constant_outcomes_is_a_point() -> None:
+    rng = np.random.default_rng(0)
+    assert bootstrap_ci([np.ones(30)], rng) == (1.0, 1.0)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_items() -> None:
+    rng = np.random.default_rng(1)
+    small = np.array([1.0, 0.0] * 10)
+    large = np.array([1.0, 0.0] * 500)
+    low_s, high_s = bootstrap_ci([small], rng)
+    low_l, high_l = bootstrap_ci([large], rng)
+    assert low_s < 0.5 < high_s and low_l < 0.5 < high_l
+    assert high_l - low_l < (high_s - low_s) / 3
+    # The normal approximation for a proportion: half-width about 1.96 * sqrt(p(1-p)/n).
+    assert high_l - low_l == pytest.approx(2 * 1.96 * np.sqrt(0.25 / 1000), rel=0.2)
+
+
+def test_all_is_the_mean_of_language_means_not_of_items() -> None:
+    rows = [row("none", "ko", "transfer", i, True) for i in range(2)]
+    rows += [row("none", "zh", "transfer", i, i < 2) for i in range(8)]
+    scores = summarize(rows)
+    assert cell(scores, "none", "ko", "transfer").score == 1.0
+    assert cell(scores, "none", "zh", "transfer").score == 0.25
+    overall = cell(scores, "none", "all", "transfer")
+    assert overall.score == pytest.approx(0.625)  # pooled items would give 0.4
+    assert (overall.n, overall.languages) == (10, 2)
+    assert overall.ci_low <= 0.625 <= overall.ci_high
+
+
+def test_english_is_the_reference_not_part_of_transfer() -> None:
+    rows = [row("none", "en", "transfer", i, True, choice=1) for i in range(4)]
+    rows += [row("none", "ko", "transfer", i, False, choice=1 if i < 3 else 2) for i in range(4)]
+    rows += [row("surgical", "ko", "transfer", i, True, choice=1) for i in range(4)]
+    scores = summarize(rows)
+    assert cell(scores, "none", "en", "transfer").score == 1.0
+    assert cell(scores, "none", "all", "transfer").score == 0.0
+    assert cell(scores, "none", "ko", "consistency").score == 0.75
+    assert cell(scores, "surgical", "ko", "consistency").score == 1.0
+    assert not [s for s in scores if s.language == "en" and s.metric == "consistency"]
+
+
+def test_scores_do_not_depend_on_row_order() -> None:
+    rng = np.random.default_rng(2)
+    rows = [
+        row("none", lang, "localization", i, bool(rng.random() < 0.4))
+        for lang in ("ko", "zh")
+        for i in range(25)
+    ]
+    assert summarize(rows) == summarize(list(reversed(rows)))
+
+
+def test_summary_files(tmp_path: Path) -> None:
+    rows = [
+        row("none", "ko", axis, i, i % 2 == 0)
+        for axis in ("transfer", "localization")
+        for i in range(6)
+    ]
+    scores = summarize(rows)
+    write_summary(scores, tmp_path, {"run": {"split": "test"}})
+    with (tmp_path / "summary.csv").open(encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == len(scores)
+    assert {r["metric"] for r in table} == {"transfer", "localization"}
+    assert {"score", "n", "ci_low", "ci_high"} <= set(table[0])
+    record = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert record["run"] == {"split": "test"}
+    assert [s["score"] for s in record["scores"]] == [float(r["score"]) for r in table]
+
+
+def plane_rows():
+    rows = []
+    for setting, t_rate, l_rate in (
+        ("none", 0.2, 0.5),
+        ("en-mid", 0.6, 0.4),
+        ("surgical", 0.6, 0.4),
+    ):
+        for lang in ("ko", "zh"):
+            rows += [row(setting, lang, "transfer", i, i < t_rate * 10) for i in range(10)]
+            rows += [row(setting, lang, "localization", i, i < l_rate * 10) for i in range(10)]
+    return rows
+
+
+def test_plane_png_is_written(tmp_path: Path) -> None:
+    scores = summarize(plane_rows())
+    path = save_png(scores, tmp_path / "plane.png", languages=["ko", "zh"])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.setting for p in points(scores)] == ["en-mid", "none", "surgical"]
+
+
+def test_terminal_plot_names_every_point() -> None:
+    text = terminal_plot(summarize(plane_rows()))
+    assert "Transfer" in text and "Localization" in text
+    assert "A  en-mid: Transfer 0.600, Localization 0.400" in text
+    assert "C  surgical" in text
+    assert "*" in text  # en-mid and surgical coincide
