@@ -77,11 +77,14 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     failed_checks: int = 0
     peak_traced: int = 0
-    rss_before_kib: int = 0
+    rss_first_kib: int = 0
+    rss_last_kib: int = 0
 
     def add(self, result: Result, clean: bool) -> None:
+        """Count one case (``clean``: it passed every check); note the process's peak RSS."""
+        self.rss_last_kib = _max_rss_kib()
         if not self.outcomes:
-            self.rss_before_kib = _max_rss_kib()
+            self.rss_first_kib = self.rss_last_kib
         self.outcomes[result.outcome] += 1
         self.failed_checks += not clean
         self.peak_traced = max(self.peak_traced, result.peak_traced)
@@ -89,7 +92,7 @@ class Tally:
     def summary(self) -> str:
         cases = sum(self.outcomes.values())
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.outcomes.items()))
-        growth = (_max_rss_kib() - self.rss_before_kib) / 1024
+        growth = (self.rss_last_kib - self.rss_first_kib) / 1024
         return (
             f"vector fuzz: {cases} cases, {self.outcomes['traceback']} tracebacks, "
             f"{self.outcomes['hang']} hangs, {self.failed_checks} failed checks ({kinds}); "
