@@ -313,9 +313,11 @@ def _vectors(shared: Path) -> None:
     from llama_cpp import Llama
 
     from surgsteer_cli import vector_file
+    from surgsteer_cli.engine import silence_llama_logs
     from surgsteer_cli.model_spec import ModelSpec
     from surgsteer_cli.vector_file import SteeringVector
 
+    silence_llama_logs()
     llm = Llama(str(_model(shared)), vocab_only=True, verbose=False)
     spec = ModelSpec.from_metadata(llm.metadata)
     rng = np.random.default_rng(0)
@@ -358,6 +360,9 @@ def _f16_model(shared: Path) -> None:
 
     import llama_cpp
 
+    from surgsteer_cli.engine import silence_llama_logs
+
+    silence_llama_logs()
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_F16
     params.allow_requantize = True
