@@ -99,10 +99,11 @@ class Tally:
 
 class Command:
     """The job's command running on ``out`` in its own process group; stderr goes to a file
-    (a pipe nobody reads could fill up and stall it)."""
+    (a pipe nobody reads could fill up and stall it). As a context manager, it kills the
+    group if it is still running at the end."""
 
     def __init__(self, job: Job, out: Path, shared: Path) -> None:
-        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 (wait closes it)
+        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by __exit__)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "surgsteer_cli", *job.args(out, shared)],
             cwd=REPO_ROOT,
@@ -116,19 +117,27 @@ class Command:
         """Wait for the exit (TimeoutExpired after ``timeout``); return what it wrote."""
         self.process.wait(timeout)
         self.stderr.seek(0)
-        text = self.stderr.read()
-        self.stderr.close()
-        return text
+        return self.stderr.read()
 
     def signal(self, signum: int) -> None:
+        """Send ``signum`` to the command's process group."""
         os.killpg(self.process.pid, signum)
+
+    def __enter__(self) -> Command:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.signal(signal.SIGKILL)
+            self.process.wait()
+        self.stderr.close()
 
 
 def complete(job: Job, out: Path, shared: Path) -> float:
     """Run the job to completion on ``out``; return its duration in seconds."""
     started = time.perf_counter()
-    command = Command(job, out, shared)
-    stderr = command.wait()
+    with Command(job, out, shared) as command:
+        stderr = command.wait()
     if command.process.returncode != 0:
         raise RuntimeError(f"{job.name} failed (exit {command.process.returncode}): {stderr}")
     return time.perf_counter() - started
@@ -137,19 +146,19 @@ def complete(job: Job, out: Path, shared: Path) -> float:
 def stop(job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: Tally) -> bool:
     """Start the job and send ``signum`` to it ``after_s`` seconds later; False if it had
     finished by then."""
-    command = Command(job, out, shared)
-    try:
-        command.wait(after_s)
-        return False
-    except subprocess.TimeoutExpired:
-        command.signal(signum)
-    tally.stops[signal.Signals(signum).name] += 1
-    try:
-        stderr = command.wait(SIGINT_GRACE_S)
-    except subprocess.TimeoutExpired:
-        command.signal(signal.SIGKILL)
-        stderr = command.wait()
-        tally.problems.append(f"still running {SIGINT_GRACE_S} s after SIGINT")
+    with Command(job, out, shared) as command:
+        try:
+            command.wait(after_s)
+            return False
+        except subprocess.TimeoutExpired:
+            command.signal(signum)
+        tally.stops[signal.Signals(signum).name] += 1
+        try:
+            stderr = command.wait(SIGINT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            command.signal(signal.SIGKILL)
+            stderr = command.wait()
+            tally.problems.append(f"still running {SIGINT_GRACE_S} s after SIGINT")
     process = command.process
     if "Traceback" in stderr:
         tally.tracebacks += 1
