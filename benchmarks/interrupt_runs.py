@@ -382,11 +382,16 @@ def _f16_model(shared: Path) -> None:
         raise RuntimeError("llama.cpp could not write the F16 model")
 
 
-def _quantize_args(source: str) -> Callable[[Path, Path], list[str]]:
-    def args(out: Path, shared: Path) -> list[str]:
-        return ["quantize", str(shared / source), "--type", "Q8_0,Q4_0", "--out", str(out)]
+def quantize_job(types: str, *, dequantize: bool = False) -> Job:
+    """Quantize to ``types`` (comma-separated) from an F16 copy of the model, or from the
+    quantized model itself, which quantize first dequantizes (much slower)."""
+    source = "model.gguf" if dequantize else "model-F16.gguf"
 
-    return args
+    def args(out: Path, shared: Path) -> list[str]:
+        return ["quantize", str(shared / source), "--type", types, "--out", str(out)]
+
+    name = "quantize-dequant" if dequantize else "quantize"
+    return Job(name, args, setup=_model if dequantize else _f16_model)
 
 
 EXTRACT = ["extract", "--lang", "ko", "--max-items", "4", "--en-layers", "5-6"]
@@ -413,11 +418,11 @@ def _convert_model(shared: Path) -> None:
 
 JOBS = {
     "eval": eval_job(limit=3),
-    "quantize": Job("quantize", _quantize_args("model-F16.gguf"), setup=_f16_model),
+    "quantize": quantize_job("Q8_0,Q4_0"),
     "extract": Job("extract", _extract_args, env=_shared_home, setup=_convert_model),
     # Slow variants (minutes per run): stops land in the dequantization of a quantized source
     # and in the PyTorch conversion of the model.
-    "quantize-dequant": Job("quantize-dequant", _quantize_args("model.gguf"), setup=_model),
+    "quantize-dequant": quantize_job("Q8_0", dequantize=True),
     "extract-cold": Job("extract-cold", _extract_args),
 }
 DEFAULT_JOBS = ("eval", "extract", "quantize")
