@@ -27,12 +27,13 @@ import numpy as np
 
 from surgsteer_cli import __version__
 from surgsteer_cli.errors import ModelMismatchError, VectorFileError
+from surgsteer_cli.gguf_check import check_layout
 from surgsteer_cli.model_spec import ModelSpec
 
 ROLES = ("en", "loc")
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_NORM = 1e6
-_DIRECTION = re.compile(r"direction\.(\d+)")
+_DIRECTION = re.compile(r"direction\.([0-9]+)")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 
 
@@ -78,9 +79,9 @@ class SteeringVector:
 def validate(vector: SteeringVector) -> None:
     """Raise VectorFileError unless the vector is internally consistent and safe to apply."""
     if vector.role not in ROLES:
-        raise VectorFileError(f"role must be one of {', '.join(ROLES)}, not {vector.role!r}")
+        raise VectorFileError(f"role must be one of {', '.join(ROLES)}, not {vector.role[:20]!r}")
     if not _LANGUAGE.fullmatch(vector.language):
-        raise VectorFileError(f"language must be an ISO 639-1 code, not {vector.language!r}")
+        raise VectorFileError(f"language must be an ISO 639-1 code, not {vector.language[:20]!r}")
     if not math.isfinite(vector.default_scale):
         raise VectorFileError("default_scale is not a finite number")
     if not vector.directions:
@@ -108,8 +109,13 @@ def validate(vector: SteeringVector) -> None:
             )
         if not np.all(np.isfinite(direction)):
             raise VectorFileError(f"direction.{layer} contains NaN or Inf")
-        if float(np.linalg.norm(direction)) > MAX_NORM:
+        norm = float(np.linalg.norm(direction.astype(np.float64)))
+        if norm > MAX_NORM:
             raise VectorFileError(f"direction.{layer} has an absurd norm (> {MAX_NORM:g})")
+        if abs(vector.default_scale) * norm > MAX_NORM:
+            raise VectorFileError(
+                f"default_scale {vector.default_scale:g} gives direction.{layer} an absurd norm"
+            )
 
 
 def write(vector: SteeringVector, path: str | Path) -> Path:
@@ -167,6 +173,7 @@ def read(path: str | Path) -> SteeringVector:
         if handle.read(4) != b"GGUF":
             raise VectorFileError(f"{path}: not a GGUF file (bad magic)")
     try:
+        check_layout(path)
         vector = _parse(path)
         validate(vector)
     except VectorFileError as exc:

@@ -1,0 +1,70 @@
+"""A sample of the fuzz cases through the real CLI, in subprocesses: a bad vector file makes
+``vectors inspect`` and ``ask --vectors`` exit 1 with one ``Error:`` line and no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.outcomes import read_and_check
+from tests.fuzz.vector_cases import Case, generate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def one_per_family(count: int) -> list[Case]:
+    """The first case of each family among ``generate(count)``, from the Gemma-shaped base."""
+    sample: dict[str, Case] = {}
+    for case in generate(count):
+        if "/gemma/" in case.name:
+            sample.setdefault(case.family, case)
+    return list(sample.values())
+
+
+SAMPLE = one_per_family(400)
+ASK_SAMPLE = [
+    case for case in SAMPLE if case.family in ("truncations", "directions", "other_models")
+]
+
+
+def surgsteer(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "surgsteer_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=120,
+    )
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+
+
+@pytest.mark.parametrize("case", SAMPLE, ids=[case.family for case in SAMPLE])
+def test_vectors_inspect(case: Case, tmp_path: Path) -> None:
+    path = tmp_path / "vector.gguf"
+    path.write_bytes(case.data)
+    result = surgsteer("vectors", "inspect", str(path))
+    if read_and_check(path, case.model).outcome == "error":
+        assert_one_error_line(result)
+    else:
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("case", ASK_SAMPLE, ids=[case.family for case in ASK_SAMPLE])
+def test_ask_with_the_file_refuses_it(case: Case, tmp_path: Path, default_model: Path) -> None:
+    """Every Gemma-shaped case is refused by ``ask``: malformed, or (its fingerprint is made
+    up) made for another model."""
+    path = tmp_path / "vector.gguf"
+    path.write_bytes(case.data)
+    assert_one_error_line(surgsteer("ask", "--max-tokens", "2", "--vectors", str(path), "hi"))

@@ -1,0 +1,81 @@
+"""Stopping ``eval`` and ``quantize`` with SIGINT or SIGKILL, then running them again, gives
+the results of an uninterrupted run: nothing lost, duplicated, changed, half-written or left
+behind. A few runs of ``benchmarks/interrupt_runs.py``'s harness on the real model; the full
+campaign (20 runs per command, ``extract`` too) is ``python benchmarks/interrupt_runs.py``."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.interrupt_runs import Command, Tally, eval_job, quantize_job, run_job
+
+WINDOW = (0.2, 0.8)  # of the reference's duration: past start-up, before the end
+QUANTIZE = quantize_job("Q8_0")
+
+
+def assert_clean(tally: Tally, name: str) -> None:
+    assert tally.clean, "\n".join([tally.line(name), *tally.problems])
+    assert sum(tally.stops.values()) >= 1, tally.line(name)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model, its F16 copy and Korean vectors, made once for these tests."""
+    folder = tmp_path_factory.mktemp("shared")
+    for job in (eval_job(limit=1), QUANTIZE):
+        job.setup(folder)
+    return folder
+
+
+def test_eval_resumes_after_sigint_and_sigkill(tmp_path: Path) -> None:
+    tally = run_job(eval_job(limit=1), tmp_path, runs=2, rng=random.Random(0), window=WINDOW)
+    assert_clean(tally, "eval")
+
+
+def test_quantize_after_sigkill(tmp_path: Path) -> None:
+    signals = (signal.SIGKILL,)
+    tally = run_job(QUANTIZE, tmp_path, 1, random.Random(0), signals, WINDOW)
+    assert_clean(tally, "quantize")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a Ctrl-C that arrives while llama.cpp is busy in C (quantizing, loading a model) "
+    "is raised inside the Python log callback llama.cpp calls (engine.silence_llama_logs, or "
+    "llama-cpp-python's own), where ctypes prints it as 'Exception ignored' and drops it: "
+    "quantize prints a traceback and carries on, ask/chat/eval keep loading and answer",
+)
+def test_ctrl_c_stops_quantize_while_llama_cpp_quantizes(tmp_path: Path, shared: Path) -> None:
+    out = tmp_path / "out"
+    with Command(QUANTIZE, out, shared) as running:
+        while not list(out.glob(".*.partial")):  # llama_model_quantize is writing
+            assert running.process.poll() is None, running.wait()
+            time.sleep(0.05)
+        running.signal(signal.SIGINT)
+        stderr = running.wait(timeout=15)
+    assert running.process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in quantize.py: a SIGKILL leaves its scratch folder (.quantize-*/f16.gguf, up "
+    "to twice the model's size, when the source needs dequantizing) and its .partial output "
+    "behind, and later runs never remove them",
+)
+def test_quantize_removes_what_a_killed_run_left(tmp_path: Path, shared: Path) -> None:
+    out = tmp_path / "out"
+    scratch = out / ".quantize-k1ll3d"  # what a SIGKILL leaves: see quantize.quantize
+    scratch.mkdir(parents=True)
+    (scratch / "f16.gguf").write_bytes(b"GGUF" + bytes(4096))
+    (out / ".model-Q4_0.gguf.partial").write_bytes(b"GGUF" + bytes(4096))
+    with Command(QUANTIZE, out, shared) as running:
+        stderr = running.wait()
+    assert running.process.returncode == 0, stderr
+    assert [path.name for path in out.iterdir()] == ["model-Q8_0.gguf"]
