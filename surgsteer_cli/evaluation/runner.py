@@ -85,11 +85,12 @@ def run_eval(request: EvalRequest) -> Report:
     )
     for note in data.notes:
         info(note)
+    transfer_dir = request.mcq_dir or request.bmlama_dir
     run = {
         "format": FORMAT,
         "split": request.split,
-        "blend": str(request.blend_dir or "shipped"),
-        "transfer": str(request.mcq_dir or request.bmlama_dir or "shipped BMLAMA"),
+        "blend": str(request.blend_dir.resolve()) if request.blend_dir else "shipped",
+        "transfer": str(transfer_dir.resolve()) if transfer_dir else "shipped BMLAMA",
     }
     selected: list[Key] = []
     timing: dict[str, dict[str, float]] = {}
