@@ -1,0 +1,2 @@
+"""The PyTorch side of surgsteer: load a model, measure EN/LOC directions, analyse layers,
+export steering vectors. Only ``surgsteer layers`` and ``surgsteer extract`` import it."""

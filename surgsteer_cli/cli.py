@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "detect": "surgsteer_cli.commands.detect:detect",
     "doctor": "surgsteer_cli.commands.doctor:doctor",
     "eval": "surgsteer_cli.commands.eval:eval_command",
+    "extract": "convert.commands:extract",
+    "layers": "convert.commands:layers",
     "quantize": "surgsteer_cli.commands.quantize:quantize",
     "vectors": "surgsteer_cli.commands.vectors:vectors",
 }

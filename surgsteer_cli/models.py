@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from surgsteer_cli.engine import last_llama_error, silence_llama_logs
 from surgsteer_cli.errors import ModelLoadError
 from surgsteer_cli.paths import cache_dir
 
@@ -39,3 +40,23 @@ def resolve_model(path: str | os.PathLike[str] | None) -> Path:
         if handle.read(4) != b"GGUF":
             raise ModelLoadError(f"{model} is not a GGUF model file")
     return model
+
+
+def model_metadata(path: Path) -> dict[str, str]:
+    """A GGUF model's metadata as llama.cpp reads it (values as text), loading only its
+    vocabulary: the same view ``Engine`` fingerprints, in about a second."""
+    import llama_cpp
+    from llama_cpp._internals import LlamaModel
+
+    silence_llama_logs()
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    try:
+        model = LlamaModel(path_model=str(path), params=params, verbose=False)
+    except ValueError:
+        detail = last_llama_error() or "not a loadable GGUF model"
+        raise ModelLoadError(f"{path}: {detail}") from None
+    try:
+        return model.metadata()
+    finally:
+        model.close()

@@ -23,6 +23,7 @@ import numpy as np
 from surgsteer_cli.engine import last_llama_error, silence_llama_logs
 from surgsteer_cli.errors import ModelLoadError, SurgsteerError
 from surgsteer_cli.model_spec import fingerprint
+from surgsteer_cli.models import model_metadata
 
 TYPES = (
     "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1", "Q5_0",
@@ -32,16 +33,6 @@ TYPES = (
 _FLOAT_TENSORS = ("F32", "F16", "BF16")
 _QUANT_SUFFIX = re.compile(r"[-_.](?:[QqIi][Qq]?\d\w*|[Ff]16|[Ff]32|[Bb][Ff]16)$")
 _F16_FILE_TYPE = 1  # llama_ftype LLAMA_FTYPE_MOSTLY_F16
-
-
-def gguf_metadata(path: Path) -> dict[str, Any]:
-    """The key/value metadata of a GGUF file, read without loading the model."""
-    return {name: field.contents() for name, field in _reader(path).fields.items()}
-
-
-def is_quantized(path: Path) -> bool:
-    """Whether any tensor of the model is stored in a quantized type."""
-    return any(t.tensor_type.name not in _FLOAT_TENSORS for t in _reader(path).tensors)
 
 
 def output_path(source: Path, type_name: str, directory: Path) -> Path:
@@ -61,30 +52,36 @@ def quantize(
     unknown = [name for name in types if name not in TYPES]
     if unknown:
         raise SurgsteerError(f"unknown type {', '.join(unknown)}; choose from {', '.join(TYPES)}")
-    expected = fingerprint(gguf_metadata(source))
+    expected = fingerprint(model_metadata(source))
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".quantize-") as scratch:
         base = source
-        if is_quantized(source):
+        reader = gguf_reader(source)
+        if is_quantized(reader):
             notify(f"{source.name} is quantized: dequantizing it to F16 with gguf-py first")
-            base = dequantize_to_f16(source, Path(scratch) / "f16.gguf")
+            base = dequantize_to_f16(reader, Path(scratch) / "f16.gguf")
         outputs = []
         for name in types:
             target = output_path(source, name, directory)
             notify(f"quantizing to {name}: {target}")
             _llama_quantize(base, target, name, threads)
-            found = fingerprint(gguf_metadata(target))
+            found = fingerprint(model_metadata(target))
             if found != expected:
                 raise SurgsteerError(f"{target}: fingerprint {found} differs from {expected}")
             outputs.append(target)
     return outputs
 
 
-def dequantize_to_f16(source: Path, target: Path) -> Path:
-    """Copy ``source`` to ``target`` with every quantized tensor expanded to F16."""
+def is_quantized(reader: Any) -> bool:
+    """Whether any tensor of the model (a ``gguf.GGUFReader``) is stored quantized."""
+    return any(t.tensor_type.name not in _FLOAT_TENSORS for t in reader.tensors)
+
+
+def dequantize_to_f16(reader: Any, target: Path) -> Path:
+    """Copy the model behind ``reader`` (a ``gguf.GGUFReader``) to ``target`` with every
+    quantized tensor expanded to F16."""
     import gguf
 
-    reader = _reader(source)
     arch = str(reader.fields["general.architecture"].contents())
     writer = gguf.GGUFWriter(target, arch=arch, endianess=reader.endianess)
     for field in reader.fields.values():
@@ -138,7 +135,8 @@ def _llama_quantize(source: Path, target: Path, type_name: str, threads: int) ->
         partial.unlink(missing_ok=True)
 
 
-def _reader(path: Path) -> Any:
+def gguf_reader(path: Path) -> Any:
+    """A ``gguf.GGUFReader`` for ``path`` (parsing a 262k-token vocabulary takes a while)."""
     import gguf
 
     try:

@@ -20,8 +20,7 @@ from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import KEY_FIELDS
 from surgsteer_cli.model_spec import ModelSpec
-from surgsteer_cli.models import resolve_model
-from surgsteer_cli.quantize import gguf_metadata
+from surgsteer_cli.models import model_metadata, resolve_model
 from surgsteer_cli.vector_file import SteeringVector
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +33,7 @@ ROWS = 7
 
 def write_vectors(directory: Path, languages: list[str]) -> Path:
     """Random EN (middle band) and LOC (deep band) vectors made for the default model."""
-    spec = ModelSpec.from_metadata(gguf_metadata(resolve_model(None)))
+    spec = ModelSpec.from_metadata(model_metadata(resolve_model(None)))
     rng = np.random.default_rng(7)
     for language in languages:
         for role, band in (("en", (6, 10)), ("loc", (11, 15))):
@@ -94,7 +93,7 @@ def test_a_killed_run_resumes_to_the_rows_of_an_uninterrupted_run(
 ) -> None:
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     done = run_to_end("eval", "--vectors", vectors, *ARGS, "--out", whole)
-    assert "no en/loc vector for zh; surgical skipped there" in done.stderr
+    assert "no en/loc vector for zh; skipping surgical there" in done.stderr
     expected = by_key(results(whole))
     assert len(expected) == ROWS
     assert {(k[1], k[2]) for k in expected} == {

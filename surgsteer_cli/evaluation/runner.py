@@ -1,7 +1,8 @@
 """Runs an evaluation: every model x setting x language x axis, resumably, then summarizes.
 
-Per model: load it once, find its vectors by fingerprint, and for each (setting, language)
-set the control vector and score the items not yet in the results file. English is scored
+Per model: find its vectors by fingerprint, load it once (if anything is left to score), and
+for each (setting, language) set the control vector and score the items not yet in the results
+file. English is scored
 once per model, unsteered, as the Transfer reference. A (setting, language) whose vectors are
 missing is skipped with a warning. The summary covers exactly the items this request selects,
 so re-running a command reproduces its outputs even in a directory shared with other runs.
@@ -27,6 +28,8 @@ from surgsteer_cli.evaluation.scoring import Scorer
 from surgsteer_cli.evaluation.selection import REFERENCE, EvalData, item_key, load_eval_data
 from surgsteer_cli.evaluation.settings import Setting
 from surgsteer_cli.evaluation.summary import BASELINE, Score, summarize, write_summary
+from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.models import model_metadata
 from surgsteer_cli.profiles import Profile, discover
 
 FORMAT = 1  # bump when the meaning of a stored result changes
@@ -82,11 +85,12 @@ def run_eval(request: EvalRequest) -> Report:
     )
     for note in data.notes:
         info(note)
+    transfer_dir = request.mcq_dir or request.bmlama_dir
     run = {
         "format": FORMAT,
         "split": request.split,
-        "blend": str(request.blend_dir or "shipped"),
-        "transfer": str(request.mcq_dir or request.bmlama_dir or "shipped BMLAMA"),
+        "blend": str(request.blend_dir.resolve()) if request.blend_dir else "shipped",
+        "transfer": str(transfer_dir.resolve()) if transfer_dir else "shipped BMLAMA",
     }
     selected: list[Key] = []
     timing: dict[str, dict[str, float]] = {}
@@ -95,8 +99,7 @@ def run_eval(request: EvalRequest) -> Report:
             selected += _run_model(path, name, request, data, store, timing)
         rows = [store.rows[key] for key in selected if key in store.rows]
     scores = summarize(rows)
-    files = [request.out / "results.jsonl", request.out / "summary.csv"]
-    files.append(request.out / "summary.json")
+    files = [request.out / name for name in ("results.jsonl", "summary.csv", "summary.json")]
     write_summary(scores, request.out, {"run": run, "seconds_per_item": timing})
     if any(score.language != REFERENCE for score in scores):
         measure = "multiple-choice accuracy" if request.mcq_dir else "cloze accuracy"
@@ -113,12 +116,16 @@ def _run_model(
     store: ResultStore,
     timing: dict[str, dict[str, float]],
 ) -> list[Key]:
-    """Score one model's missing items; return the keys of all items selected for it."""
-    engine = Engine(path)
-    profiles = discover(engine.spec, request.vector_dirs, strict=False)
+    """Score one model's missing items; return the keys of all items selected for it. The
+    model is loaded only if something is missing."""
+    spec = ModelSpec.from_metadata(model_metadata(path))
+    profiles = discover(spec, request.vector_dirs, strict=False)
     units = list(_plan(name, request.settings, data, profiles))
     selected = [_key(name, unit, item) for unit in units for item in unit.items]
     todo = sum(key not in store for key in selected)
+    if not todo:
+        return selected
+    engine = Engine(path)
     spent: dict[str, list[float]] = defaultdict(list)
     with Scorer(engine) as scorer, progress() as bar:
         task = bar.add_task(name, total=todo)
@@ -135,29 +142,28 @@ def _run_model(
                 spent[unit.axis].append(time.perf_counter() - start)
                 store.add(row)
                 bar.advance(task)
-    if spent:
-        timing[name] = {axis: sum(times) / len(times) for axis, times in spent.items()}
+    timing[name] = {axis: sum(times) / len(times) for axis, times in spent.items()}
     return selected
 
 
 def _plan(
     name: str, settings: Sequence[Setting], data: EvalData, profiles: dict[str, Profile]
 ) -> Iterator[_Unit]:
-    """The units of one model, skipping (with a warning) settings that lack vectors."""
+    """The units of one model, skipping settings that lack vectors (one warning per
+    language)."""
     if REFERENCE in data.transfer:
         yield _Unit(Setting(BASELINE), REFERENCE, "transfer", data.transfer[REFERENCE], None)
-    for setting in settings:
-        for language, cloze in data.transfer.items():
-            if language == REFERENCE:
-                continue
-            profile = profiles.get(language)
-            missing = setting.missing(profile)
-            if missing:
-                roles = "/".join(missing)
-                warn(f"{name}: no {roles} vector for {language}; {setting.name} skipped there")
-                continue
-            yield _Unit(setting, language, "transfer", cloze, profile)
-            yield _Unit(setting, language, "localization", data.localization[language], profile)
+    for language in data.localization:
+        profile = profiles.get(language)
+        skipped = [setting for setting in settings if setting.missing(profile)]
+        if skipped:
+            roles = "/".join(sorted({role for s in skipped for role in s.missing(profile)}))
+            names = ", ".join(setting.name for setting in skipped)
+            warn(f"{name}: no {roles} vector for {language}; skipping {names} there")
+        for setting in settings:
+            if setting not in skipped:
+                yield _Unit(setting, language, "transfer", data.transfer[language], profile)
+                yield _Unit(setting, language, "localization", data.localization[language], profile)
 
 
 def _scorer_for(axis: str, engine: Engine, scorer: Scorer) -> Callable[[Any], dict[str, Any]]:

@@ -11,7 +11,7 @@ from surgsteer_cli.datasets.bmlama import MASK, ClozeItem
 from surgsteer_cli.datasets.mcq import LETTERS, McqItem
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.scoring import Scorer
-from surgsteer_cli.prompting import qa_prompt
+from surgsteer_cli.prompting import Prompt, qa_prompt
 
 MCQ_INSTRUCTION = "Answer with the letter of the correct option."
 
@@ -53,7 +53,7 @@ def mcq_row(scorer: Scorer, item: McqItem) -> dict[str, Any]:
     }
 
 
-def mcq_prompt(item: McqItem, *, chat_template: str | None = None) -> str:
+def mcq_prompt(item: McqItem, *, chat_template: str | None = None) -> str | Prompt:
     """The question and lettered options; the model's next token should be the letter."""
     lines = [f"{letter}. {text}" for letter, text in zip(LETTERS, item.options, strict=True)]
     block = "\n".join([item.question, *lines])

@@ -1,0 +1,195 @@
+"""``surgsteer layers`` and ``surgsteer extract``: thin click wrappers over ``convert``.
+
+torch and transformers load only when a command runs (``convert.loading``), not for ``--help``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from convert.activations import POOLS
+from convert.aggregate import AGGREGATORS
+from convert.contrasts import LANGUAGES, LOC_METHODS, check_languages
+from convert.directions import Measurement, measure
+from convert.extract import Band, build_vectors, parse_band, write_vectors
+from convert.layers import LayerReport, analyze, load_bands, plot, table
+from surgsteer_cli import console, paths
+from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.vector_file import SteeringVector
+
+REPORT_NAME = "layers.json"
+PLOT_NAME = "layers.png"
+
+
+def _measurement_options(command: Callable) -> Callable:
+    """Options shared by both commands: model, languages and how directions are measured."""
+    options = [
+        click.option(
+            "--model",
+            "model",
+            metavar="PATH",
+            help="GGUF file or HF model directory (default: embedded model).",
+        ),
+        click.option(
+            "--gguf",
+            "gguf",
+            metavar="PATH",
+            help="With an HF directory: the GGUF the vectors will run on.",
+        ),
+        click.option(
+            "--lang",
+            "languages",
+            multiple=True,
+            metavar="L",
+            help=f"Language ({', '.join(LANGUAGES)}); repeatable.",
+        ),
+        click.option(
+            "--loc-method",
+            type=click.Choice(LOC_METHODS),
+            default="language",
+            show_default=True,
+            help="LOC contrast definition.",
+        ),
+        click.option(
+            "--aggregate",
+            type=click.Choice(sorted(AGGREGATORS)),
+            default="mean",
+            show_default=True,
+            help="How paired states become a direction.",
+        ),
+        click.option(
+            "--pool",
+            type=click.Choice(POOLS),
+            default="mean",
+            show_default=True,
+            help="Prompt state: mean over tokens or last token.",
+        ),
+        click.option(
+            "--max-items",
+            type=click.IntRange(min=1),
+            help="Use at most N extraction facts and N questions per language.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.command()
+@_measurement_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for layers.json and layers.png (default: the model's user vectors folder).",
+)
+def layers(model, gguf, languages, loc_method, aggregate, pool, max_items, out) -> None:
+    """Per-block analysis: cross-lingual similarity, culture probe, norms, cos(EN, LOC); bands.
+
+    The bands are saved in <out>/layers.json, where `surgsteer extract --out` reads them.
+    """
+    from convert.loading import load_model
+
+    languages = check_languages(languages or LANGUAGES)
+    loaded = load_model(model, gguf)
+    how = dict(loc_method=loc_method, aggregate=aggregate, pool=pool, max_items=max_items)
+    report = analyze(measure(loaded, languages, **how), loaded.spec, loaded.model_id)
+    _save_report(report, out or paths.user_vectors_dir() / loaded.model_id)
+    console.out.print(table(report))
+    console.out.print(f"EN band {_band(report.en_band)}, LOC band {_band(report.loc_band)}")
+
+
+@click.command()
+@_measurement_options
+@click.option("--all", "all_languages", is_flag=True, help="Every supported language.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the user vectors folder/<model-id>).",
+)
+@click.option("--en-layers", metavar="A-B", help="EN band (default: from <out>/layers.json).")
+@click.option("--loc-layers", metavar="A-B", help="LOC band (default: from <out>/layers.json).")
+def extract(
+    model, gguf, languages, loc_method, aggregate, pool, max_items, all_languages, out,
+    en_layers, loc_layers,
+) -> None:  # fmt: skip
+    """Extract EN and LOC steering vectors and write them as GGUF control vectors.
+
+    Bands not given with --en-layers/--loc-layers come from <out>/layers.json (written by
+    `surgsteer layers`); without one, this run's own layer analysis chooses them and is saved
+    there.
+    """
+    from convert.loading import load_model
+
+    if all_languages == bool(languages):
+        raise SurgsteerError("choose languages with --lang L (repeatable) or --all")
+    languages = check_languages(languages or LANGUAGES)
+    loaded = load_model(model, gguf)
+    out = out or paths.user_vectors_dir() / loaded.model_id
+    en_band, loc_band, source = _preset_bands(loaded.spec, out, en_layers, loc_layers, languages)
+    how = dict(loc_method=loc_method, aggregate=aggregate, pool=pool, max_items=max_items)
+    analysis = en_band is None or loc_band is None
+    measurement = measure(loaded, languages, for_analysis=analysis, **how)
+    report = None
+    if analysis:
+        report = analyze(measurement, loaded.spec, loaded.model_id)
+        en_band, loc_band = en_band or report.en_band, loc_band or report.loc_band
+    vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source)
+    written = write_vectors(vectors, out)
+    if report is not None:
+        _save_report(report, out)
+    _summary(measurement, vectors, written)
+
+
+def _preset_bands(
+    spec: ModelSpec, out: Path, en_layers: str | None, loc_layers: str | None, languages: list[str]
+) -> tuple[Band | None, Band | None, str]:
+    """Bands known before measuring (options, else <out>/layers.json); None: analyze this run."""
+    en = parse_band(en_layers, spec.n_layer) if en_layers else None
+    loc = parse_band(loc_layers, spec.n_layer) if loc_layers else None
+    if en and loc:
+        return en, loc, "the command line"
+    saved = load_bands(out / REPORT_NAME, spec)
+    if saved:
+        return en or saved[0], loc or saved[1], REPORT_NAME
+    if len(languages) < 2:
+        raise SurgsteerError(
+            f"no layer bands for this model in {out / REPORT_NAME}: run `surgsteer layers` "
+            "first, pass --en-layers and --loc-layers, or extract at least two languages"
+        )
+    return en, loc, "the layer analysis of this run"
+
+
+def _save_report(report: LayerReport, out: Path) -> None:
+    """Write layers.json and layers.png into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    report.save(out / REPORT_NAME)
+    plot(report, out / PLOT_NAME)
+    console.info(f"wrote {out / REPORT_NAME} and {out / PLOT_NAME}")
+
+
+def _summary(measurement: Measurement, vectors: list[SteeringVector], written: list[Path]) -> None:
+    from rich.table import Table
+
+    grid = Table(
+        title=f"Vectors ({measurement.aggregate}, {measurement.pool}, LOC {measurement.loc_method})"
+    )
+    for header in ("file", "role", "band", "default scale", "pairs"):
+        grid.add_column(header)
+    for vector, path in zip(vectors, written, strict=True):
+        source = (measurement.en if vector.role == "en" else measurement.loc)[vector.language]
+        grid.add_row(
+            str(path),
+            vector.role,
+            _band(vector.band),
+            f"{vector.default_scale:.3f}",
+            str(len(source.contrast.positives)),
+        )
+    console.out.print(grid)
+
+
+def _band(band: tuple[int, int]) -> str:
+    return f"{band[0]}-{band[1]}"

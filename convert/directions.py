@@ -1,0 +1,113 @@
+"""Measure a model's EN and LOC directions at every block, for several languages at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from convert.activations import DEFAULT_BATCH_TOKENS, POOLS, States, collect
+from convert.aggregate import AGGREGATORS, Aggregator
+from convert.contrasts import (
+    LOC_METHODS,
+    Contrast,
+    ExtractionData,
+    en_contrast,
+    load_extraction_data,
+    loc_contrast,
+)
+from surgsteer_cli.errors import SurgsteerError
+
+if TYPE_CHECKING:
+    from convert.loading import LoadedModel
+
+
+@dataclass
+class BlockDirections:
+    """One contrast measured at every block."""
+
+    vectors: np.ndarray  # [n_layer, n_embd]: aggregate of positives vs negatives, natural size
+    typical_norm: np.ndarray  # [n_layer]: mean per-token state norm over the contrast's prompts
+    contrast: Contrast
+
+    @property
+    def relative_norm(self) -> np.ndarray:
+        """||direction|| / typical state norm, per block."""
+        return np.linalg.norm(self.vectors, axis=1) / self.typical_norm
+
+
+@dataclass
+class Measurement:
+    """Everything measured for a set of languages on one model."""
+
+    data: ExtractionData
+    states: States
+    pool: str
+    aggregate: str
+    loc_method: str
+    en: dict[str, BlockDirections]
+    loc: dict[str, BlockDirections]  # before any orthogonalization
+
+
+def block_directions(
+    states: States, contrast: Contrast, pool: str, aggregator: Aggregator
+) -> BlockDirections:
+    """Aggregate the contrast's paired states block by block."""
+    positives = states.take(contrast.positives, pool)
+    negatives = states.take(contrast.negatives, pool)
+    vectors = np.stack(
+        [aggregator(positives[:, n], negatives[:, n]) for n in range(positives.shape[1])]
+    )
+    typical = states.norms([*contrast.positives, *contrast.negatives]).mean(axis=0)
+    return BlockDirections(vectors.astype(np.float32), typical, contrast)
+
+
+def orthogonalize(vectors: np.ndarray, against: np.ndarray) -> np.ndarray:
+    """Row-wise: remove from ``vectors[n]`` its component along ``against[n]``."""
+    unit = against / np.linalg.norm(against, axis=1, keepdims=True)
+    return vectors - (vectors * unit).sum(axis=1, keepdims=True) * unit
+
+
+def measure(
+    loaded: LoadedModel,
+    languages: Sequence[str],
+    *,
+    loc_method: str = "language",
+    aggregate: str = "mean",
+    pool: str = "mean",
+    max_items: int | None = None,
+    max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
+    for_analysis: bool = True,
+) -> Measurement:
+    """Load the extraction data, run the model once over it, and measure EN and LOC directions.
+
+    ``for_analysis=False`` skips the prompts only the layer analysis needs.
+    """
+    for value, allowed, what in (
+        (loc_method, LOC_METHODS, "LOC method"),
+        (aggregate, AGGREGATORS, "aggregation"),
+        (pool, POOLS, "pooling"),
+    ):
+        if value not in allowed:
+            raise SurgsteerError(f"unknown {what} {value!r}: choose from {', '.join(allowed)}")
+    data = load_extraction_data(languages, max_items)
+    en = {lang: en_contrast(data, lang) for lang in data.languages}
+    loc = {lang: loc_contrast(data, lang, loc_method) for lang in data.languages}
+    prompts = [
+        prompt
+        for contrast in (*en.values(), *loc.values())
+        for prompt in (*contrast.positives, *contrast.negatives)
+    ]
+    if for_analysis:
+        prompts += data.probe_prompts()
+    states = collect(loaded, prompts, max_batch_tokens=max_batch_tokens)
+
+    def directions(contrasts: dict[str, Contrast]) -> dict[str, BlockDirections]:
+        aggregator = AGGREGATORS[aggregate]
+        return {
+            lang: block_directions(states, c, pool, aggregator) for lang, c in contrasts.items()
+        }
+
+    return Measurement(data, states, pool, aggregate, loc_method, directions(en), directions(loc))

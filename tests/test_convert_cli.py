@@ -1,0 +1,59 @@
+"""Bad input to `surgsteer extract` / `layers` that is caught before any model runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from surgsteer_cli.cli import main
+from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.vector_file import SteeringVector, write
+
+
+def _fails(args: list[str], message: str, out: Path) -> None:
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("command", ["extract", "layers"])
+def test_unknown_language(tmp_path: Path, command: str) -> None:
+    _fails([command, "--lang", "ko", "--lang", "xx"], "unknown language xx", tmp_path / "out")
+
+
+def test_extract_needs_languages(tmp_path: Path) -> None:
+    _fails(["extract"], "--lang L (repeatable) or --all", tmp_path / "out")
+    _fails(["extract", "--all", "--lang", "ko"], "--lang L (repeatable) or --all", tmp_path / "o")
+
+
+def test_missing_model(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    _fails(["extract", "--lang", "ko", "--model", str(missing)], "not found", tmp_path / "out")
+
+
+def test_model_that_is_not_gguf(tmp_path: Path) -> None:
+    bogus = tmp_path / "model.gguf"
+    bogus.write_bytes(b"not a model at all" * 10)
+    _fails(["extract", "--lang", "ko", "--model", str(bogus)], "not a GGUF", tmp_path / "out")
+
+
+def test_gguf_that_is_not_a_language_model(tmp_path: Path) -> None:
+    """A control-vector file is valid GGUF but has no model to load."""
+    spec = ModelSpec("gemma3", 4, 8, "0" * 16)
+    vector = SteeringVector("en", "ko", spec, {1: np.ones(8, dtype=np.float32)})
+    path = write(vector, tmp_path / "vector.gguf")
+    args = ["extract", "--lang", "ko", "--model", str(path)]
+    _fails(args, "not a language model", tmp_path / "out")
+
+
+def test_hf_directory_needs_the_gguf_it_stands_for(tmp_path: Path) -> None:
+    directory = tmp_path / "hf"
+    directory.mkdir()
+    _fails(["layers", "--model", str(directory)], "pass --gguf PATH", tmp_path / "out")
