@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import itertools
 import json
 import os
 import random
@@ -272,10 +273,13 @@ def run_job(
     rng: random.Random,
     signals: tuple[int, ...] = (signal.SIGINT, signal.SIGKILL),
     window: tuple[float, float] = (0.05, 1.0),
+    stops: tuple[int, ...] = (1, 2),
 ) -> Tally:
-    """The reference run, then ``runs`` runs stopped once or twice each (by ``signals`` in
-    turn, at a random fraction of the reference's duration within ``window``) and resumed."""
+    """The reference run, then ``runs`` runs each stopped a number of times drawn from
+    ``stops`` (by ``signals`` in turn, at a random fraction of the reference's duration within
+    ``window``) and resumed."""
     tally = Tally()
+    signal_order = itertools.cycle(signals)
     shared = workdir / "shared"
     shared.mkdir()
     if job.setup is not None:
@@ -287,10 +291,9 @@ def run_job(
     reference = Snapshot.take(job, reference_dir, names)
     for index in range(runs):
         out = workdir / f"run{index}"
-        signum = signals[index % len(signals)]
-        for _ in range(rng.choice((1, 2))):
+        for _ in range(rng.choice(stops)):
             after_s = rng.uniform(*window) * duration
-            stopped = stop(job, out, shared, signum, after_s, tally)
+            stopped = stop(job, out, shared, next(signal_order), after_s, tally)
             partial = Snapshot.take(job, out, names)
             compare_partial(partial, reference, tally)
             if stopped:
@@ -429,7 +432,7 @@ def _convert_model(shared: Path) -> None:
 
 
 JOBS = {
-    "eval": eval_job(limit=3),
+    "eval": eval_job(limit=2),
     "quantize": quantize_job("Q8_0,Q4_0"),
     "extract": Job("extract", _extract_args, env=_shared_home, setup=_convert_model),
     # Slow variants (minutes per run): stops land in the dequantization of a quantized source

@@ -34,8 +34,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_eval_resumes_after_sigint_and_sigkill(tmp_path: Path) -> None:
-    tally = run_job(eval_job(limit=1), tmp_path, runs=2, rng=random.Random(0), window=WINDOW)
+def test_eval_resumes_after_sigint_then_sigkill(tmp_path: Path) -> None:
+    job = eval_job(limit=1)
+    tally = run_job(job, tmp_path, 1, random.Random(0), window=WINDOW, stops=(2,))
     assert_clean(tally, "eval")
 
 
