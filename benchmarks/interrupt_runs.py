@@ -170,6 +170,11 @@ def stop(job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: 
     return True
 
 
+def entries(folder: Path) -> set[Path]:
+    """Every file and folder under ``folder`` (hidden ones too), relative to it."""
+    return {path.relative_to(folder) for path in folder.rglob("*")}
+
+
 def files(out: Path) -> dict[Path, Path]:
     """Every file under ``out`` (hidden ones too) by relative path."""
     return {path.relative_to(out): path for path in out.rglob("*") if path.is_file()}
@@ -284,10 +289,11 @@ def run_job(
     shared.mkdir()
     if job.setup is not None:
         job.setup(shared)
-    shared_before = set(files(shared))
+    shared_before = entries(shared)
     reference_dir = workdir / "reference"
     duration = complete(job, reference_dir, shared)
     names = set(files(reference_dir))
+    reference_entries = entries(reference_dir)
     reference = Snapshot.take(job, reference_dir, names)
     for index in range(runs):
         out = workdir / f"run{index}"
@@ -300,11 +306,11 @@ def run_job(
                 tally.kept_at_stops.append(len(partial.rows) + len(partial.whole))
         complete(job, out, shared)
         compare_final(Snapshot.take(job, out, names), reference, tally)
-        left = sorted(set(files(out)) - names)
+        left = sorted(entries(out) - reference_entries)
         tally.left_behind += len(left)
         tally.problems += [f"left behind: {path}" for path in left]
         tally.runs += 1
-    left = sorted(set(files(shared)) - shared_before)
+    left = sorted(entries(shared) - shared_before)
     tally.left_behind += len(left)
     tally.problems += [f"left behind in the shared folder: {path}" for path in left]
     return tally
