@@ -3,6 +3,7 @@ single control buffer llama.cpp applies."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +79,12 @@ def control_buffer(
 
 
 def default_dirs() -> list[Path]:
-    """Where vectors are searched: the shipped ``vectors/`` and the user's vectors dir."""
-    return [resource_dir("vectors"), user_vectors_dir()]
+    """Where vectors are searched: the shipped ``vectors/`` (``$SURGSTEER_SHIPPED_VECTORS``
+    replaces it; set it empty to leave shipped vectors out) and the user's vectors dir."""
+    shipped = os.environ.get("SURGSTEER_SHIPPED_VECTORS")
+    if shipped is None:
+        return [resource_dir("vectors"), user_vectors_dir()]
+    return [*([Path(shipped)] if shipped else []), user_vectors_dir()]
 
 
 def discover(

@@ -56,6 +56,8 @@ def test_a_model_that_does_not_load_fails(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("cached_engine")
 def test_a_profile_without_effect_fails(make_vector, tmp_path: Path) -> None:
+    # Both roles: a missing one would be filled in from the shipped vectors.
+    vector_file.write(make_vector("en", "ko", [6], scale=0.0), tmp_path / "ko.en.gguf")
     vector_file.write(make_vector("loc", "ko", [12], scale=0.0), tmp_path / "ko.loc.gguf")
     result = run_doctor("--vectors", str(tmp_path))
     assert result.exit_code == 1

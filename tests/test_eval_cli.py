@@ -89,8 +89,9 @@ def kill_after_first_rows(args: list[str], results_file: Path) -> int:
 
 
 def test_a_killed_run_resumes_to_the_rows_of_an_uninterrupted_run(
-    tmp_path: Path, vectors: Path
+    tmp_path: Path, vectors: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SURGSTEER_SHIPPED_VECTORS", "")  # zh must have no vectors at all
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     done = run_to_end("eval", "--vectors", vectors, *ARGS, "--out", whole)
     assert "no en/loc vector for zh; skipping surgical there" in done.stderr
