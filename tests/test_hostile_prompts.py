@@ -1,12 +1,13 @@
-"""Hostile text through ``ask``, ``chat`` and ``detect``: empty, blank, 100k characters,
-invalid UTF-8, control characters, mixed scripts, right-to-left, emoji only, chat-template
-tokens, Rich markup. Each is answered or refused with one ``Error:`` line, never a traceback;
-template tokens in a question stay plain text."""
+"""Hostile text through ``ask``, ``chat``, ``detect`` and ``eval`` (as multiple-choice data):
+empty, blank, 100k characters, invalid UTF-8, control characters, mixed scripts, right-to-left,
+emoji only, chat-template tokens, Rich markup. Each is answered or refused with one ``Error:``
+line, never a traceback; template tokens in a question stay plain text."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -140,3 +141,49 @@ def test_template_tokens_in_a_question_stay_plain_text(engine) -> None:
         return [t for t in engine.tokenize(session.prompt(question)) if t in special]
 
     assert special_tokens(TEMPLATE_TOKENS) == special_tokens("hi")
+
+
+def write_mcq(directory: Path, questions: list[str], raw: bytes = b"") -> Path:
+    """``ko.jsonl`` with one four-option item per question (answer B), then ``raw`` bytes."""
+    directory.mkdir()
+    options = {"option_a": "1", "option_b": "2", "option_c": "3", "option_d": "4", "answer": "B"}
+    lines = [json.dumps({"question": q, **options}, ensure_ascii=False) for q in questions]
+    (directory / "ko.jsonl").write_bytes("".join(f"{line}\n" for line in lines).encode() + raw)
+    return directory
+
+
+def run_eval(mcq: Path, out: Path, limit: int) -> Result:
+    args = ["--mcq", str(mcq), "--lang", "ko", "--config", "none", "--limit", str(limit)]
+    return invoke(["eval", *args, "--out", str(out)], b"")
+
+
+def results(out: Path) -> list[dict[str, Any]]:
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+@pytest.mark.usefixtures("default_model")
+def test_eval_scores_hostile_questions_like_any_other(tmp_path: Path) -> None:
+    answered = [text for text, answers in HOSTILE.values() if answers]
+    result = run_eval(write_mcq(tmp_path / "mcq", answered), tmp_path / "run", len(answered))
+    assert result.exit_code == 0, result.output
+    transfer = [row for row in results(tmp_path / "run") if row["axis"] == "transfer"]
+    assert len(transfer) == len(answered)
+    assert all(row["prediction"] in "ABCD" for row in transfer)
+
+
+@pytest.mark.usefixtures("default_model")
+@pytest.mark.parametrize(
+    ("questions", "raw", "message"),
+    [
+        (["   "], b"", "item 0 lacks question"),
+        ([HOSTILE["100k characters"][0]], b"", "at most 2048"),
+        (["Fine?"], INVALID_UTF8 + b"\n", "cannot read"),
+    ],
+    ids=["blank", "100k characters", "invalid UTF-8"],
+)
+def test_eval_refuses_unusable_questions(questions, raw, message, tmp_path: Path) -> None:
+    result = run_eval(write_mcq(tmp_path / "mcq", questions, raw), tmp_path / "run", 1)
+    assert result.exit_code == 1
+    assert error_lines(result.stderr) == [result.stderr.strip().splitlines()[-1]]
+    assert message in result.stderr

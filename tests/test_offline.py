@@ -1,9 +1,10 @@
-"""The main commands run with the network blocked and never try to reach it.
+"""The main commands (detect, vectors, ask, doctor, eval, extract) run with the network
+blocked and never try to reach it.
 
 Each command runs in a subprocess with HF_HUB_OFFLINE=1, TRANSFORMERS_OFFLINE=1 and
 ``tests/offline_guard/sitecustomize.py`` on PYTHONPATH, which records and refuses every host-name
-lookup and internet connection. The guard sees Python code only (transformers, huggingface_hub,
-urllib, requests); llama.cpp is C++ and is built without its downloader in llama-cpp-python.
+lookup and internet connection. The guard sees Python code (transformers, huggingface_hub,
+urllib, requests); llama.cpp, in C++, is only ever given local file paths.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 
 
 def run_offline(
-    command: list[str], tmp_path: Path, stdin: str | None = None
+    command: list[str], tmp_path: Path, stdin: str | None = None, *, user_cache: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """Run ``command`` behind the guard; return its result and the network attempts logged."""
+    """Run ``command`` behind the guard; return its result and the network attempts logged.
+    ``user_cache``: use the user's cache (as tests/test_convert_model.py does, so the PyTorch
+    conversion of the default model is made once per machine) instead of the test's home."""
     log = tmp_path / "network.log"
     env = {
         **os.environ,
@@ -37,6 +40,8 @@ def run_offline(
         "TRANSFORMERS_OFFLINE": "1",
         "SURGSTEER_NET_LOG": str(log),
     }
+    if user_cache:
+        del env["SURGSTEER_HOME"]
     result = subprocess.run(
         command, input=stdin, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
     )
@@ -89,4 +94,22 @@ def test_ask_with_the_embedded_model_in_an_empty_home(tmp_path: Path) -> None:
 def test_doctor(tmp_path: Path, default_model: Path) -> None:
     result, attempts = run_offline(surgsteer("doctor"), tmp_path)
     assert result.returncode == 0, result.stderr
+    assert attempts == []
+
+
+def test_eval(tmp_path: Path, default_model: Path) -> None:
+    args = ("--lang", "ko", "--config", "none", "--limit", "1", "--out", str(tmp_path / "run"))
+    result, attempts = run_offline(surgsteer("eval", *args), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run" / "results.jsonl").is_file()
+    assert attempts == []
+
+
+def test_extract_with_the_pytorch_model(tmp_path: Path) -> None:
+    """transformers loads (and, the first time, converts) the model from local files only."""
+    bands = ("--en-layers", "5-6", "--loc-layers", "12-13")
+    args = ("--lang", "ko", "--max-items", "2", *bands, "--out", str(tmp_path / "vectors"))
+    result, attempts = run_offline(surgsteer("extract", *args), tmp_path, user_cache=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "vectors").iterdir()) == ["ko.en.gguf", "ko.loc.gguf"]
     assert attempts == []

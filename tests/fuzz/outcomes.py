@@ -19,8 +19,9 @@ from surgsteer_cli.model_spec import ModelSpec
 TIMEOUT_S = 5.0
 
 
-class Hang(Exception):
-    """The per-case time limit ran out."""
+class Hang(BaseException):
+    """The per-case time limit ran out (a BaseException, so that no ``except Exception`` in
+    the code under test can mistake it for a parse error)."""
 
 
 @dataclass
