@@ -10,11 +10,15 @@ output's fingerprint is checked against the source's.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,8 @@ TYPES = (
 _FLOAT_TENSORS = ("F32", "F16", "BF16")
 _QUANT_SUFFIX = re.compile(r"[-_.](?:[QqIi][Qq]?\d\w*|[Ff]16|[Ff]32|[Bb][Ff]16)$")
 _F16_FILE_TYPE = 1  # llama_ftype LLAMA_FTYPE_MOSTLY_F16
+_SCRATCH_PREFIX = ".quantize-"
+_PARTIAL_SUFFIX = ".partial"
 
 
 def output_path(source: Path, type_name: str, directory: Path) -> Path:
@@ -54,7 +60,10 @@ def quantize(
         raise SurgsteerError(f"unknown type {', '.join(unknown)}; choose from {', '.join(TYPES)}")
     expected = fingerprint(model_metadata(source))
     directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".quantize-") as scratch:
+    with (
+        _exclusive(directory),
+        tempfile.TemporaryDirectory(dir=directory, prefix=_SCRATCH_PREFIX) as scratch,
+    ):
         base = source
         reader = gguf_reader(source)
         if is_quantized(reader):
@@ -70,6 +79,25 @@ def quantize(
                 raise SurgsteerError(f"{target}: fingerprint {found} differs from {expected}")
             outputs.append(target)
     return outputs
+
+
+@contextlib.contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    """Hold a lock on ``directory`` (flock), and remove what killed runs left there: with the
+    lock held, no other run owns a scratch folder or a partial output in it."""
+    lock = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SurgsteerError(f"another quantize run is writing into {directory}") from None
+        for leftover in directory.glob(f"{_SCRATCH_PREFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in directory.glob(f".*{_PARTIAL_SUFFIX}"):
+            leftover.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(lock)  # releases the lock
 
 
 def is_quantized(reader: Any) -> bool:
@@ -122,10 +150,12 @@ def _llama_quantize(source: Path, target: Path, type_name: str, threads: int) ->
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{type_name}")
     params.nthread = threads
-    partial = target.with_name(f".{target.name}.partial")
+    partial = target.with_name(f".{target.name}{_PARTIAL_SUFFIX}")
     try:
-        status = llama_cpp.llama_model_quantize(
-            str(source).encode(), str(partial).encode(), ctypes.byref(params)
+        status = _in_worker(
+            lambda: llama_cpp.llama_model_quantize(
+                str(source).encode(), str(partial).encode(), ctypes.byref(params)
+            )
         )
         if status != 0:
             detail = last_llama_error() or f"status {status}"
@@ -133,6 +163,20 @@ def _llama_quantize(source: Path, target: Path, type_name: str, threads: int) ->
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _in_worker(call: Callable[[], int]) -> int:
+    """Run ``call`` (C code that logs through a Python callback) on a worker thread, so that
+    Ctrl-C reaches this thread as KeyboardInterrupt instead of being raised, and dropped,
+    inside the callback. On Ctrl-C the worker is abandoned: it dies with the process."""
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=0.1)
+    if not result:
+        raise SurgsteerError("llama.cpp's quantizer stopped without a result")
+    return result[0]
 
 
 def gguf_reader(path: Path) -> Any:

@@ -51,13 +51,6 @@ def test_quantize_after_sigkill(tmp_path: Path) -> None:
     assert tally.stops["SIGKILL"] == 1, tally.line("quantize")  # not finished by then
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a Ctrl-C that arrives while llama.cpp is busy in C (quantizing, loading a model) "
-    "is raised inside the Python log callback llama.cpp calls (engine.silence_llama_logs, or "
-    "llama-cpp-python's own), where ctypes prints it as 'Exception ignored' and drops it: "
-    "quantize prints a traceback and carries on, ask/chat/eval keep loading and answer",
-)
 @needs_smollm2
 def test_ctrl_c_stops_quantize_while_llama_cpp_quantizes(tmp_path: Path, shared: Path) -> None:
     out = tmp_path / "out"
@@ -72,12 +65,6 @@ def test_ctrl_c_stops_quantize_while_llama_cpp_quantizes(tmp_path: Path, shared:
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in quantize.py: a SIGKILL leaves its scratch folder (.quantize-*/f16.gguf, up "
-    "to twice the model's size, when the source needs dequantizing) and its .partial output "
-    "behind, and later runs never remove them",
-)
 @needs_smollm2
 def test_quantize_removes_what_a_killed_run_left(tmp_path: Path, shared: Path) -> None:
     out = tmp_path / "out"

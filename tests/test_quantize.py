@@ -132,3 +132,21 @@ def test_a_source_that_is_not_gguf_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["quantize", str(source), "--type", "Q8_0"])
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: {source} is not a GGUF model file"
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path: Path) -> None:
+    """The folder lock is what lets a run remove earlier runs' leftovers safely."""
+    import fcntl
+    import os
+
+    out = tmp_path / "out"
+    out.mkdir()
+    held = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = CliRunner().invoke(main, ["quantize", "--type", "Q8_0", "--out", str(out)])
+    finally:
+        os.close(held)
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: another quantize run is writing into {out}"
+    assert list(out.iterdir()) == []
