@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from surgsteer_cli import paths
 from surgsteer_cli.errors import DataError
 
+T = TypeVar("T")
+
+_LABELS = {"blend": "BLEnD", "bmlama": "BMLAMA"}
 REGENERATE = "regenerate with `python -m surgsteer_cli.datasets.build`"
 
 
@@ -44,6 +48,17 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         if not isinstance(record, dict):
             raise DataError(f"{path}:{number}: expected a JSON object")
         yield record
+
+
+def load_shipped(dataset: str, name: str, from_record: Callable[[dict[str, Any]], T]) -> list[T]:
+    """The records of ``prompts/<dataset>/<name>.jsonl`` shipped with surgsteer, parsed."""
+    path = paths.resource_dir("prompts") / dataset / f"{name}.jsonl"
+    label = _LABELS.get(dataset, dataset)
+    require_file(path, f"shipped {label} data ({REGENERATE})")
+    try:
+        return [from_record(record) for record in read_jsonl(path)]
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"{path}: malformed {label} record ({exc})") from exc
 
 
 def read_table(path: Path, columns: tuple[str, ...], tsv: bool = False) -> list[dict[str, str]]:

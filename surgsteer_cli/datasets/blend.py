@@ -11,14 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from surgsteer_cli import paths
-from surgsteer_cli.datasets._io import (
-    REGENERATE,
-    read_json,
-    read_jsonl,
-    read_table,
-    require_file,
-)
+from surgsteer_cli.datasets._io import load_shipped, read_json, read_table, require_file
 from surgsteer_cli.datasets.neutralize import neutralize
 from surgsteer_cli.errors import DataError
 
@@ -122,19 +115,10 @@ def load_blend(
     items: list[BlendItem] = []
     for region in chosen:
         if directory is None:
-            items.extend(_load_shipped(region))
+            items.extend(load_shipped("blend", region, BlendItem.from_record))
         else:
             items.extend(_load_original(Path(directory), region))
     return items
-
-
-def _load_shipped(region: str) -> list[BlendItem]:
-    path = paths.resource_dir("prompts") / "blend" / f"{region}.jsonl"
-    require_file(path, f"shipped BLEnD data ({REGENERATE})")
-    try:
-        return [BlendItem.from_record(record) for record in read_jsonl(path)]
-    except (KeyError, TypeError) as exc:
-        raise DataError(f"{path}: malformed BLEnD record ({exc})") from exc
 
 
 def _load_original(directory: Path, region: str) -> list[BlendItem]:

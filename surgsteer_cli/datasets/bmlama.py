@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from surgsteer_cli import paths
-from surgsteer_cli.datasets._io import REGENERATE, read_jsonl, read_table, require_file
+from surgsteer_cli.datasets._io import load_shipped, read_table, require_file
 from surgsteer_cli.errors import DataError
 
 LANGUAGES = ("en", "ko", "zh", "es", "id", "el", "fa", "ar", "az")
@@ -60,7 +59,9 @@ def load_bmlama(
             f"unknown BMLAMA language(s) {', '.join(unknown)}; known: {', '.join(LANGUAGES)}"
         )
     if directory is None:
-        return {language: _load_shipped(language) for language in chosen}
+        return {
+            language: load_shipped("bmlama", language, ClozeItem.from_record) for language in chosen
+        }
     directory = Path(directory)
     return {language: _load_original(directory, language) for language in chosen}
 
@@ -74,15 +75,6 @@ def shuffled_candidates(candidates: Iterable[str], row: int) -> tuple[str, ...]:
     ordered = list(candidates)
     random.Random(row).shuffle(ordered)
     return tuple(ordered)
-
-
-def _load_shipped(language: str) -> list[ClozeItem]:
-    path = paths.resource_dir("prompts") / "bmlama" / f"{language}.jsonl"
-    require_file(path, f"shipped BMLAMA data ({REGENERATE})")
-    try:
-        return [ClozeItem.from_record(record) for record in read_jsonl(path)]
-    except (KeyError, TypeError) as exc:
-        raise DataError(f"{path}: malformed BMLAMA record ({exc})") from exc
 
 
 def _load_original(directory: Path, language: str) -> list[ClozeItem]:
