@@ -50,7 +50,7 @@ def _measurement_options(command: Callable) -> Callable:
         click.option(
             "--loc-method",
             type=click.Choice(LOC_METHODS),
-            default="language",
+            default="country",
             show_default=True,
             help="LOC contrast definition.",
         ),
@@ -112,9 +112,19 @@ def layers(model, gguf, languages, loc_method, aggregate, pool, max_items, out) 
 )
 @click.option("--en-layers", metavar="A-B", help="EN band (default: from <out>/layers.json).")
 @click.option("--loc-layers", metavar="A-B", help="LOC band (default: from <out>/layers.json).")
+@click.option(
+    "--en-scale",
+    type=click.FloatRange(min=0),
+    help="default_scale stored in the EN files (default: the contrast's own shift).",
+)
+@click.option(
+    "--loc-scale",
+    type=click.FloatRange(min=0),
+    help="default_scale stored in the LOC files, e.g. what `eval --split tune` chose.",
+)
 def extract(
     model, gguf, languages, loc_method, aggregate, pool, max_items, all_languages, out,
-    en_layers, loc_layers,
+    en_layers, loc_layers, en_scale, loc_scale,
 ) -> None:  # fmt: skip
     """Extract EN and LOC steering vectors and write them as GGUF control vectors.
 
@@ -137,7 +147,8 @@ def extract(
     if analysis:
         report = analyze(measurement, loaded.spec, loaded.model_id)
         en_band, loc_band = en_band or report.en_band, loc_band or report.loc_band
-    vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source)
+    scales = {"en": en_scale, "loc": loc_scale}
+    vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source, scales)
     written = write_vectors(vectors, out)
     if report is not None:
         _save_report(report, out)

@@ -3,8 +3,9 @@
 Each file carries a direction for every steerable block 1..n_layer-1 (so evaluation can try any
 layers) and tags its default ``band``. A direction is stored as a unit vector times the block's
 typical state norm, so a scale s always adds s x "one typical activation" at each steered block.
-``default_scale`` spreads the contrast's natural shift over the band: the mean over the band of
-(natural shift / typical norm), divided by the band's width.
+Unless a scale is given (as tuned with ``surgsteer eval --split tune``), ``default_scale``
+spreads the contrast's natural shift over the band: the mean over the band of (natural shift /
+typical norm), divided by the band's width.
 """
 
 from __future__ import annotations
@@ -40,9 +41,16 @@ def parse_band(text: str, n_layer: int) -> Band:
 
 
 def build_vectors(
-    measurement: Measurement, spec: ModelSpec, en_band: Band, loc_band: Band, band_source: str
+    measurement: Measurement,
+    spec: ModelSpec,
+    en_band: Band,
+    loc_band: Band,
+    band_source: str,
+    scales: dict[str, float | None] | None = None,
 ) -> list[SteeringVector]:
-    """The EN and LOC vectors of every measured language, validated."""
+    """The EN and LOC vectors of every measured language, validated. ``scales`` maps a role
+    to the ``default_scale`` its files get (None or absent: the natural-shift rule)."""
+    scales = scales or {}
     vectors = []
     for lang in measurement.data.languages:
         en, loc = measurement.en[lang], measurement.loc[lang]
@@ -55,13 +63,18 @@ def build_vectors(
             ("loc", loc, loc_vectors, loc_band, loc_note),
         ):
             kind = "EN" if role == "en" else f"LOC ({measurement.loc_method} method)"
+            scale = scales.get(role)
+            scale_rule = (
+                "mean over the band of shift / typical norm, divided by the band width"
+                if scale is None
+                else "set at extraction (tuned on the evaluation tune split)"
+            )
             method = (
                 f"{kind}: {measurement.aggregate} aggregation of {measurement.pool}-pooled block "
                 f"outputs, {source.contrast.description}{note}; band {band[0]}-{band[1]} from "
-                f"{band_source}; default_scale = mean over the band of shift / typical norm, "
-                "divided by the band width"
+                f"{band_source}; default_scale {scale_rule}"
             )
-            vector = _vector(role, lang, spec, source, raw, band, method)
+            vector = _vector(role, lang, spec, source, raw, band, method, scale)
             validate(vector)
             vectors.append(vector)
     return vectors
@@ -80,6 +93,7 @@ def _vector(
     raw: np.ndarray,
     band: Band,
     method: str,
+    scale: float | None,
 ) -> SteeringVector:
     shift = np.linalg.norm(raw, axis=1)
     if not np.all(shift[1:] > 0):
@@ -95,7 +109,9 @@ def _vector(
         language=language,
         model=spec,
         directions=directions,
-        default_scale=float(relative[band[0] : band[1] + 1].mean() / width),
+        default_scale=float(relative[band[0] : band[1] + 1].mean() / width)
+        if scale is None
+        else scale,
         band=band,
         method=method,
         normalization=NORMALIZATION,

@@ -185,3 +185,8 @@ def test_vectors_are_unit_directions_times_typical_norm(data: ExtractionData) ->
     expected_scale = en["ko"].relative_norm[1:3].mean() / 2
     assert ko_en.default_scale == pytest.approx(expected_scale, rel=1e-5)
     assert "orthogonalized" in ko_loc.method and "orthogonalized" not in ko_en.method
+
+    tuned = build_vectors(measurement, spec, (1, 2), (3, 3), "test", {"loc": 0.07})
+    assert tuned[0].default_scale == pytest.approx(expected_scale, rel=1e-5)
+    assert tuned[1].default_scale == 0.07 and "tuned" in tuned[1].method
+    assert [v.directions[1].tolist() for v in tuned] == [v.directions[1].tolist() for v in vectors]
