@@ -217,6 +217,7 @@ def _parse(path: Path) -> SteeringVector:
             raise VectorFileError(f"direction.{layer} is not 1-D")
         directions[layer] = np.array(tensor.data, dtype=np.float32).reshape(-1)
     default_scale = _optional(fields, "surgsteer.default_scale", float, 1.0, warnings)
+    default_scale = float(f"{default_scale:.7g}")  # stored as float32: 0.01 reads as 0.01
     band = None
     if "surgsteer.band_start" in fields or "surgsteer.band_end" in fields:
         band = (
