@@ -113,17 +113,12 @@ def test_detect_argument(name: str) -> None:
     assert json.loads(result.stdout)["text"] == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in commands/detect.py: the readable output echoes each stdin line verbatim, "
-    "so escape sequences (ESC [2J clears the screen), CR and other C0/C1 controls reach the "
-    "terminal",
-)
 def test_detect_does_not_echo_control_characters_to_the_terminal() -> None:
     result = invoke(["detect"], HOSTILE["control characters"][0].encode() + b"\n")
     assert result.exit_code == 0
     controls = [c for c in result.stdout if c != "\n" and not c.isprintable()]
     assert controls == []
+    assert "\\x1b" in result.stdout  # shown as its escape, not dropped
 
 
 def test_template_tokens_in_a_question_stay_plain_text(engine) -> None:
