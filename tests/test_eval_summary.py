@@ -129,3 +129,18 @@ def test_terminal_plot_names_every_point() -> None:
     assert "A  en-mid: Transfer 0.600, Localization 0.400" in text
     assert "C  surgical" in text
     assert "*" in text  # en-mid and surgical coincide
+
+
+def test_outputs_are_replaced_whole_or_not_at_all(tmp_path) -> None:
+    """What a kill mid-write would leave: the old file, never a half-written one."""
+    from surgsteer_cli.paths import atomic_output
+
+    target = tmp_path / "summary.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_output(target) as partial:
+        partial.write_text("half")
+        raise RuntimeError("killed")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == [target.name]
+    with atomic_output(target) as partial:
+        partial.write_text("new")
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == [target.name]

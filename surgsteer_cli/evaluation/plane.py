@@ -8,6 +8,7 @@ from pathlib import Path
 
 from surgsteer_cli.evaluation.selection import REFERENCE
 from surgsteer_cli.evaluation.summary import ALL, BASELINE, Score
+from surgsteer_cli.paths import atomic_output
 
 MARKERS = "osD^vP*Xph<>"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # terminal plot points
@@ -99,7 +100,8 @@ def save_png(
         ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7, va="bottom")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_output(path) as partial:
+        fig.savefig(partial, format="png")
     plt.close(fig)
     return path
 

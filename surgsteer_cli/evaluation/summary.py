@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from surgsteer_cli.evaluation.selection import REFERENCE
+from surgsteer_cli.paths import atomic_output
 
 RESAMPLES = 2000
 ALL = "all"
@@ -83,12 +84,16 @@ def bootstrap_ci(
 def write_summary(scores: Sequence[Score], directory: Path, extra: dict[str, Any]) -> None:
     """``summary.csv`` (one row per score) and ``summary.json`` (rows plus ``extra``)."""
     records = [asdict(score) for score in scores]
-    with (directory / "summary.csv").open("w", encoding="utf-8", newline="") as handle:
+    with (
+        atomic_output(directory / "summary.csv") as partial,
+        partial.open("w", encoding="utf-8", newline="") as handle,
+    ):
         writer = csv.DictWriter(handle, fieldnames=list(Score.__dataclass_fields__))
         writer.writeheader()
         writer.writerows(records)
     text = json.dumps({"scores": records, **extra}, indent=1, ensure_ascii=False)
-    (directory / "summary.json").write_text(text + "\n", encoding="utf-8")
+    with atomic_output(directory / "summary.json") as partial:
+        partial.write_text(text + "\n", encoding="utf-8")
 
 
 def _samples(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], np.ndarray]:
