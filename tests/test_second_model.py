@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from benchmarks.interrupt_runs import smollm2
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import discover
 from surgsteer_cli.vector_file import read
+from tests.cli import run_surgsteer
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "vectors" / "smollm2-135m"
@@ -30,13 +30,7 @@ def engine() -> Engine:
 
 
 def surgsteer(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "surgsteer_cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_surgsteer(*args, timeout=300)
 
 
 def test_shipped_vectors_fit_smollm2_and_not_gemma(engine: Engine, loaded_engine: Engine) -> None:

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_surgsteer
 from tests.fuzz.outcomes import read_and_check
 from tests.fuzz.vector_cases import Case, generate
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def one_per_family(count: int) -> list[Case]:
@@ -32,14 +29,7 @@ ASK_SAMPLE = [
 
 
 def surgsteer(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "surgsteer_cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        timeout=120,
-    )
+    return run_surgsteer(*args)
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str]) -> None:
