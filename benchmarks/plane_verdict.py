@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-RESAMPLES = 2000
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from surgsteer_cli.evaluation.summary import bootstrap_ci  # noqa: E402
+
 COMPARISONS = (("transfer", "en-all"), ("transfer", "en-mid"), ("localization", "none"))
 
 
@@ -39,10 +43,8 @@ def paired(
     """Mean difference (ours - theirs) on the shared items, with its bootstrap 95 % interval."""
     items = sorted(ours.keys() & theirs.keys())
     diff = np.array([ours[item] - theirs[item] for item in items])
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), size=(RESAMPLES, len(diff)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(diff.mean()), float(low), float(high)
+    low, high = bootstrap_ci([diff], np.random.default_rng(seed))
+    return float(diff.mean()), low, high
 
 
 def main() -> None:

