@@ -4,7 +4,9 @@
    Ratios are medians over pairs of runs taken in turns, so that the load of a shared machine
    drifting during the run hits both sides alike.
 2. Switching profile (``set_control``) vs reloading the model (goal: >= 100x faster).
-3. ``surgsteer ask`` cold start (a fresh process, steered) vs a bare llama-cpp-python script
+3. Decoding speed with surgsteer's default thread count (all available CPUs) vs
+   llama-cpp-python's default (half the cores) (goal: >= 1.0, not slower).
+4. ``surgsteer ask`` cold start (a fresh process, steered) vs a bare llama-cpp-python script
    that loads the model, applies the same control vector and generates the same tokens
    (goal: <= 1.3x), plus the import costs that make up the difference.
 
@@ -35,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from surgsteer_cli import vector_file  # noqa: E402
-from surgsteer_cli.engine import Engine  # noqa: E402
+from surgsteer_cli.engine import Engine, available_cpus  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.profiles import Profile  # noqa: E402
 from surgsteer_cli.prompting import qa_prompt  # noqa: E402
@@ -48,8 +50,9 @@ BARE_SCRIPT = """
 import ctypes, sys
 import numpy as np
 import llama_cpp
-path, buffer_file, prompt, max_tokens = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-llm = llama_cpp.Llama(model_path=path, n_ctx=2048, verbose=False)
+path, buffer_file, prompt = sys.argv[1], sys.argv[2], sys.argv[3]
+max_tokens, threads = int(sys.argv[4]), int(sys.argv[5])
+llm = llama_cpp.Llama(model_path=path, n_ctx=2048, n_threads=threads, verbose=False)
 buffer = np.load(buffer_file)
 n_layer, n_embd = buffer.shape
 data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
@@ -79,6 +82,7 @@ def main() -> None:
     rows = [
         decoding_speed(engine, profiles["ko"], args.tokens, args.rounds),
         switch_vs_reload(engine, profiles, model_path, args.reloads),
+        thread_speed(model_path, args.tokens, args.rounds),
     ]
     cold, notes = cold_start(engine, profiles["ko"], model_path, args.cold_runs)
     rows.append(cold)
@@ -103,17 +107,12 @@ def make_profile(engine: Engine, language: str, seed: int) -> Profile:
 
 def decoding_speed(engine: Engine, profile: Profile, tokens: int, rounds: int) -> tuple:
     """Decoding tokens/s from llama.cpp's own counters, steered and unsteered in pairs."""
-    prompt = engine.tokenize(qa_prompt(QUESTION))
-
-    def speed(buffer: np.ndarray | None) -> float:
-        engine.set_control(buffer)
-        engine.reset_perf()
-        for _token in itertools.islice(engine.llm.generate(prompt, temp=0.0), tokens):
-            pass
-        return engine.perf().tokens_per_s
-
     steered_buffer = profile.buffer(engine.spec)
-    speeds = in_pairs(lambda: speed(steered_buffer), lambda: speed(None), rounds)
+    speeds = in_pairs(
+        lambda: tokens_per_s(engine, steered_buffer, tokens),
+        lambda: tokens_per_s(engine, None, tokens),
+        rounds,
+    )
     engine.set_control(None)
     ratio = median_ratio(*speeds)
     return (
@@ -124,6 +123,36 @@ def decoding_speed(engine: Engine, profile: Profile, tokens: int, rounds: int) -
         ">= 0.99",
         ratio >= 0.99,
     )
+
+
+def thread_speed(model_path: Path, tokens: int, rounds: int) -> tuple:
+    """Unsteered decoding tokens/s with the default threads vs half the cores."""
+    threads = (available_cpus(), max(1, (os.cpu_count() or 1) // 2))
+    engines = [Engine(model_path, n_threads=n) for n in threads]
+    speeds = in_pairs(
+        lambda: tokens_per_s(engines[0], None, tokens),
+        lambda: tokens_per_s(engines[1], None, tokens),
+        rounds,
+    )
+    ratio = median_ratio(*speeds)
+    return (
+        f"decoding tokens/s by thread count ({rounds} pairs)",
+        f"{statistics.median(speeds[0]):.1f} with {threads[0]} threads",
+        f"{statistics.median(speeds[1]):.1f} with {threads[1]}",
+        ratio,
+        ">= 1.0",
+        ratio >= 1.0,
+    )
+
+
+def tokens_per_s(engine: Engine, buffer: np.ndarray | None, tokens: int) -> float:
+    """Decoding speed over ``tokens`` greedy tokens of the benchmark question."""
+    engine.set_control(buffer)
+    engine.reset_perf()
+    prompt = engine.tokenize(qa_prompt(QUESTION))
+    for _token in itertools.islice(engine.llm.generate(prompt, temp=0.0), tokens):
+        pass
+    return engine.perf().tokens_per_s
 
 
 def switch_vs_reload(
@@ -158,7 +187,7 @@ def cold_start(
         ask = [sys.executable, "-m", "surgsteer_cli", "ask", "--json", "--max-tokens", "32"]
         ask += ["--vectors", str(vectors), QUESTION]
         bare = [sys.executable, "-c", BARE_SCRIPT, str(model_path), str(buffer_file)]
-        bare += [qa_prompt(QUESTION), "32"]
+        bare += [str(qa_prompt(QUESTION)), "32", str(available_cpus())]
         outputs: dict[str, str] = {}
 
         def wall_time(name: str, command: list[str]) -> float:

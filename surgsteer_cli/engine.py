@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,17 @@ def silence_llama_logs() -> None:
 
 
 _log_callback = None
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: the default thread count for generation.
+
+    llama-cpp-python's own default, half the cores, leaves one of two cores idle; on small
+    models generation is compute-bound, and two threads decode about twice as fast as one
+    (``benchmarks/runtime_bench.py`` measures it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def last_llama_error() -> str | None:
@@ -115,7 +127,7 @@ class Engine:
             self.llm = llama_cpp.Llama(
                 model_path=str(model_path),
                 n_ctx=n_ctx,
-                n_threads=n_threads,  # None: llama-cpp-python's choice, half the cores
+                n_threads=n_threads or available_cpus(),
                 n_gpu_layers=n_gpu_layers,
                 logits_all=logits_all,
                 seed=seed,

@@ -8,7 +8,7 @@ import llama_cpp.llama_cpp as llama_low_level
 import numpy as np
 import pytest
 
-from surgsteer_cli.engine import Engine
+from surgsteer_cli.engine import Engine, available_cpus
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile
 from surgsteer_cli.session import Session
@@ -131,3 +131,8 @@ def test_template_tokens_count_only_in_template_pieces(engine) -> None:
     assert len(as_template) == 1
     assert len(as_user) > 1
     assert engine.tokenize(spelled, add_bos=False) == as_user
+
+
+def test_generation_uses_every_available_cpu_by_default(engine: Engine) -> None:
+    # llama-cpp-python's default (half the cores) leaves a core idle on small machines.
+    assert engine.llm.context_params.n_threads == available_cpus()

@@ -31,7 +31,7 @@ _MODEL_OPTIONS = (
         type=click.IntRange(min=1),
         envvar="SURGSTEER_THREADS",
         show_envvar=True,
-        help="CPU threads for generation [default: half the cores].",
+        help="CPU threads for generation [default: all available CPUs].",
     ),
     click.option(
         "--vectors",
