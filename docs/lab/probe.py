@@ -17,7 +17,7 @@ from surgsteer_cli.datasets.bmlama import ClozeItem, load_bmlama  # noqa: E402
 from surgsteer_cli.datasets.splits import load_splits  # noqa: E402
 from surgsteer_cli.engine import Engine, apply_control  # noqa: E402
 from surgsteer_cli.evaluation.matching import soft_match  # noqa: E402
-from surgsteer_cli.evaluation.scoring import Scorer  # noqa: E402
+from surgsteer_cli.evaluation.scoring import Scorer, _log_norms  # noqa: E402
 from surgsteer_cli.evaluation.transfer import cloze_row  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.prompting import qa_prompt  # noqa: E402
@@ -90,6 +90,12 @@ def cloze_items(language: str, limit: int = 60) -> list[ClozeItem]:
     return sorted(items, key=lambda item: item.row)[:limit]
 
 
+def logprob_rows(scorer: Scorer, n_rows: int) -> np.ndarray:
+    """Log-softmax of the first ``n_rows`` logit rows of the scorer's last decode."""
+    logits = scorer._logits(n_rows)
+    return logits - _log_norms(logits)[:, None]
+
+
 class PromptOnlyScorer(Scorer):
     """The shared prefix evaluated with the control vector, candidate tokens without it."""
 
@@ -97,7 +103,7 @@ class PromptOnlyScorer(Scorer):
         self._begin()
         everyone = list(range(len(group)))
         self._decode([(group[0][i], i, everyone, i == shared - 1) for i in range(shared)])
-        first = self._logprob_rows(1)[0].copy()
+        first = logprob_rows(self, 1)[0]
         apply_control(self._ctx, None, SPEC)
         entries = [
             (tokens[i], i, [seq], True)
@@ -107,7 +113,7 @@ class PromptOnlyScorer(Scorer):
         rows = np.zeros((0, 0))
         if entries:
             self._decode(entries)
-            rows = self._logprob_rows(len(entries))
+            rows = logprob_rows(self, len(entries))
         apply_control(self._ctx, self._applied, SPEC)
         scores, row = [], 0
         for tokens in group:

@@ -97,8 +97,8 @@ class Scorer:
         for tokens in sequences:
             self._begin()
             self._decode([(token, position, [0], True) for position, token in enumerate(tokens)])
-            rows = self._logprob_rows(len(tokens) - 1)
-            scores.append(float(rows[np.arange(len(tokens) - 1), tokens[1:]].sum()))
+            picks = self._logprobs_at(list(enumerate(tokens[1:])))
+            scores.append(float(picks.sum()))
         return scores
 
     def next_token_logprobs(self, tokens: Sequence[int]) -> np.ndarray:
@@ -106,7 +106,8 @@ class Scorer:
         self._begin()
         last = len(tokens) - 1
         self._decode([(token, i, [0], i == last) for i, token in enumerate(tokens)])
-        return self._logprob_rows(1)[0]
+        logits = self._logits(1)
+        return logits[0] - _log_norms(logits)[0]
 
     def _score_group(self, group: Sequence[Sequence[int]], shared: int) -> list[float]:
         """One decode: the shared tokens in every sequence of the group, then each sequence's
@@ -117,17 +118,16 @@ class Scorer:
         for seq, tokens in enumerate(group):
             entries += [(tokens[i], i, [seq], True) for i in range(shared, len(tokens) - 1)]
         self._decode(entries)
-        rows = self._logprob_rows(sum(len(tokens) - shared for tokens in group) - len(group) + 1)
-        scores, row = [], 1
-        for tokens in group:
+        # The first target of each sequence is predicted by the last shared token (row 0),
+        # the others by this sequence's own rows, in batch order.
+        picks, owners, row = [], [], 1
+        for index, tokens in enumerate(group):
             targets = tokens[shared:]
-            # The first target is predicted by the last shared token (row 0), the others by
-            # this sequence's own rows, in batch order.
-            picks = [rows[0, targets[0]]]
-            picks += [rows[row + j, target] for j, target in enumerate(targets[1:])]
+            picks += [(0, targets[0])] + [(row + j, t) for j, t in enumerate(targets[1:])]
+            owners += [index] * len(targets)
             row += len(targets) - 1
-            scores.append(float(np.sum(picks)))
-        return scores
+        logprobs = self._logprobs_at(picks)
+        return [float(total) for total in np.bincount(owners, logprobs, minlength=len(group))]
 
     def _begin(self) -> None:
         """Empty the KV cache and bring the context's steering in line with the engine's."""
@@ -160,17 +160,29 @@ class Scorer:
         if status != 0:
             raise SurgsteerError(f"llama.cpp could not evaluate the batch (status {status})")
 
-    def _logprob_rows(self, n_rows: int) -> np.ndarray:
-        """Log-softmax of the ``n_rows`` logit rows of the last decode, in batch order."""
+    def _logits(self, n_rows: int) -> np.ndarray:
+        """The ``n_rows`` logit rows of the last decode, in batch order (a view into
+        llama.cpp's buffer, valid until the next decode)."""
         import llama_cpp
 
         pointer = llama_cpp.llama_get_logits(self._ctx)
-        logits = np.ctypeslib.as_array(
+        return np.ctypeslib.as_array(
             ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(n_rows, self._n_vocab)
         )
-        top = logits.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(logits - top).sum(axis=1, dtype=np.float64, keepdims=True))
-        return logits - top - log_norm
+
+    def _logprobs_at(self, picks: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Log-probability of each (logit row, token) of the last decode."""
+        rows, tokens = np.asarray(picks).T
+        logits = self._logits(int(rows.max()) + 1)
+        return logits[rows, tokens] - _log_norms(logits)[rows]
+
+
+def _log_norms(logits: np.ndarray) -> np.ndarray:
+    """Per row, the log of the softmax denominator (one scratch copy, exponentiated in place)."""
+    top = logits.max(axis=1)
+    shifted = logits - top[:, None]
+    np.exp(shifted, out=shifted)
+    return top + np.log(shifted.sum(axis=1))
 
 
 def shared_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
