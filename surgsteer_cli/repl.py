@@ -13,7 +13,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,7 +20,7 @@ from rich.markup import escape
 from surgsteer_cli.display import language_text, profile_text
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.prompting import Turn
-from surgsteer_cli.session import Session, Steering
+from surgsteer_cli.session import AnswerSettings, Session, Steering
 
 HELP = {
     "/lang [L|auto]": "use language L's profile for every turn, or detect it per turn (auto)",
@@ -32,19 +31,6 @@ HELP = {
     "/help": "show this help",
     "/quit": "leave (Ctrl-D too); Ctrl-C only stops the answer being written",
 }
-
-
-@dataclass
-class Settings:
-    """What the user chose with options and /commands."""
-
-    language: str | None = None  # None: detect each turn
-    steer: bool = True
-    en_scale: float | None = None
-    loc_scale: float | None = None
-    max_tokens: int = 200
-    temperature: float = 0.0
-    seed: int | None = 0
 
 
 class ChatView:
@@ -92,7 +78,7 @@ class ChatView:
 class Chat:
     """A conversation with one loaded model: questions, /commands and the kept history."""
 
-    def __init__(self, session: Session, view: ChatView, settings: Settings) -> None:
+    def __init__(self, session: Session, view: ChatView, settings: AnswerSettings) -> None:
         self.session = session
         self.view = view
         self.settings = settings

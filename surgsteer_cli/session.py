@@ -38,6 +38,19 @@ class RuntimeOptions:
     n_ctx: int = 2048
 
 
+@dataclass
+class AnswerSettings:
+    """How to steer and sample answers: the shared CLI options, changed in chat by /commands."""
+
+    language: str | None = None  # None: detect it from each question
+    steer: bool = True
+    en_scale: float | None = None
+    loc_scale: float | None = None
+    max_tokens: int = 200
+    temperature: float = 0.0
+    seed: int | None = 0
+
+
 @dataclass(frozen=True)
 class Steering:
     """What one answer runs with. ``confidence`` is None when ``--lang`` chose the language;

@@ -15,8 +15,8 @@ from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import Profile
-from surgsteer_cli.repl import Chat, ChatView, Settings, run
-from surgsteer_cli.session import Session
+from surgsteer_cli.repl import Chat, ChatView, run
+from surgsteer_cli.session import AnswerSettings, Session
 
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 ENGLISH = "What is the capital of France?"
@@ -136,7 +136,7 @@ class InterruptingRecorder(Recorder):
 
 
 def new_chat(engine, view: ChatView, **settings) -> Chat:
-    return Chat(Session(engine, {}), view, Settings(**settings))
+    return Chat(Session(engine, {}), view, AnswerSettings(**settings))
 
 
 def test_ctrl_c_stops_the_answer_not_the_chat(engine) -> None:
@@ -195,6 +195,6 @@ def test_a_question_too_long_for_the_context_keeps_the_history(engine) -> None:
 def test_lang_setting_selects_the_profile(engine, make_vector) -> None:
     view = Recorder()
     profiles = {"ko": Profile("ko", loc=make_vector("loc", "ko", [12]))}
-    chat = Chat(Session(engine, profiles), view, Settings(language="ko", max_tokens=2))
+    chat = Chat(Session(engine, profiles), view, AnswerSettings(language="ko", max_tokens=2))
     chat.handle(ENGLISH)
     assert "switch: ko Korean (--lang) -> profile ko: LOC x1 @ blocks 12" in view.messages

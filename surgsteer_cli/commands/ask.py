@@ -13,7 +13,7 @@ from surgsteer_cli.commands.options import model_options, steering_options
 from surgsteer_cli.console import err, info
 from surgsteer_cli.display import header, steering_record
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.session import RuntimeOptions, Session
+from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
 
 
 @click.command()
@@ -21,18 +21,7 @@ from surgsteer_cli.session import RuntimeOptions, Session
 @steering_options
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
-def ask(
-    question: str,
-    lang: str | None,
-    en_scale: float | None,
-    loc_scale: float | None,
-    no_steer: bool,
-    max_tokens: int,
-    temperature: float,
-    seed: int,
-    runtime: RuntimeOptions,
-    as_json: bool,
-) -> None:
+def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_json: bool) -> None:
     """Answer QUESTION (`-` reads it from stdin), steered by the profile of its language.
 
     The language is detected unless --lang names it; English, unknown languages and
@@ -46,10 +35,19 @@ def ask(
     session = Session.open(runtime)
     load_s = time.perf_counter() - started
     steering = session.steering(
-        question, language=lang, steer=not no_steer, en_scale=en_scale, loc_scale=loc_scale
+        question,
+        language=settings.language,
+        steer=settings.steer,
+        en_scale=settings.en_scale,
+        loc_scale=settings.loc_scale,
     )
     session.apply(steering)
-    pieces = session.answer(question, max_tokens=max_tokens, temperature=temperature, seed=seed)
+    pieces = session.answer(
+        question,
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        seed=settings.seed,
+    )
     engine = session.engine
     if not as_json:
         err.print(header(session, steering), soft_wrap=True)

@@ -6,38 +6,22 @@ import click
 
 from surgsteer_cli import console
 from surgsteer_cli.commands.options import model_options, steering_options
-from surgsteer_cli.repl import Chat, ChatView, Settings, run, terminal_reader
-from surgsteer_cli.session import RuntimeOptions, Session
+from surgsteer_cli.repl import Chat, ChatView, run, terminal_reader
+from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
 
 
 @click.command()
 @steering_options
 @model_options
-def chat(
-    lang: str | None,
-    en_scale: float | None,
-    loc_scale: float | None,
-    no_steer: bool,
-    max_tokens: int,
-    temperature: float,
-    seed: int,
-    runtime: RuntimeOptions,
-) -> None:
+def chat(settings: AnswerSettings, runtime: RuntimeOptions) -> None:
     """Chat with the model; each question gets the profile of its language.
 
     Commands: /lang, /steer on|off, /scale en|loc X, /profile, /reset, /help, /quit.
     Ctrl-C stops the answer being written; Ctrl-D or /quit leaves.
     """
     session = Session.open(runtime)
-    settings = Settings(
-        language=session.check_language(lang) if lang else None,
-        steer=not no_steer,
-        en_scale=en_scale,
-        loc_scale=loc_scale,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        seed=seed,
-    )
+    if settings.language:
+        settings.language = session.check_language(settings.language)
     engine = session.engine
     console.info(
         f"{engine.path.name} on {engine.backend}, context {engine.llm.n_ctx()} tokens, "

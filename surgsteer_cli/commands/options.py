@@ -1,4 +1,6 @@
-"""Click options shared by the commands that load a model (``ask``, ``chat``, ``doctor``)."""
+"""Click options shared by the commands that load a model (``ask``, ``chat``, ``doctor``):
+``model_options`` hands the command ``runtime`` (RuntimeOptions), ``steering_options`` hands it
+``settings`` (AnswerSettings)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 import click
 
-from surgsteer_cli.session import RuntimeOptions
+from surgsteer_cli.session import AnswerSettings, RuntimeOptions
 
 _MODEL_OPTIONS = (
     click.option(
@@ -91,8 +93,33 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def steering_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the options that choose the steering and the sampling of an answer."""
-    return _apply(_STEERING_OPTIONS, command)
+    """Add the options that choose the steering and the sampling of an answer; the command
+    gets ``settings`` instead."""
+
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        lang: str | None,
+        en_scale: float | None,
+        loc_scale: float | None,
+        no_steer: bool,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        **kwargs: Any,
+    ) -> Any:
+        settings = AnswerSettings(
+            language=lang,
+            steer=not no_steer,
+            en_scale=en_scale,
+            loc_scale=loc_scale,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+        )
+        return command(*args, settings=settings, **kwargs)
+
+    return _apply(_STEERING_OPTIONS, wrapper)
 
 
 def _apply(options: tuple[Callable[..., Any], ...], command: Callable[..., Any]) -> Any:
