@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,11 +42,16 @@ def cache_dir() -> Path:
 
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; on success it replaces ``path`` in one
-    rename, so ``path`` is never seen half-written (on error the temporary file is removed)."""
-    partial = path.with_name(f".{path.name}.partial")
+    """A fresh temporary file beside ``path`` to write to; on success it becomes ``path`` in
+    one rename (readable by all, like a shared artifact), so ``path`` is never seen
+    half-written. Its name is unique, so concurrent writers do not collide; on error it is
+    removed."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    partial = Path(name)
     try:
         yield partial
+        partial.chmod(0o644)  # mkstemp makes 0600
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)

@@ -17,9 +17,7 @@ stock llama.cpp (``--control-vector``):
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from surgsteer_cli import __version__
 from surgsteer_cli.errors import ModelMismatchError, VectorFileError
 from surgsteer_cli.gguf_check import check_layout
 from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.paths import atomic_output
 
 ROLES = ("en", "loc")
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -125,10 +124,8 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
     validate(vector)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        writer = gguf.GGUFWriter(tmp, arch="controlvector")
+    with atomic_output(path) as partial:
+        writer = gguf.GGUFWriter(partial, arch="controlvector")
         writer.add_string("controlvector.model_hint", vector.model.architecture)
         writer.add_int32("controlvector.layer_count", len(vector.directions))
         writer.add_string("surgsteer.role", vector.role)
@@ -151,11 +148,6 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; vectors are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

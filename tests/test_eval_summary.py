@@ -144,3 +144,16 @@ def test_outputs_are_replaced_whole_or_not_at_all(tmp_path) -> None:
     with atomic_output(target) as partial:
         partial.write_text("new")
     assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_concurrent_writers_get_their_own_partial_files(tmp_path) -> None:
+    from surgsteer_cli.paths import atomic_output
+
+    target = tmp_path / "model.gguf"
+    with atomic_output(target) as first, atomic_output(target) as second:
+        assert first != second
+        first.write_text("first")
+        second.write_text("second")
+    assert target.read_text() == "first"  # the last rename wins: the outer block's
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
