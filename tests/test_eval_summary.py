@@ -82,7 +82,17 @@ def test_scores_do_not_depend_on_row_order() -> None:
         for lang in ("ko", "zh")
         for i in range(25)
     ]
-    assert summarize(rows) == summarize(list(reversed(rows)))
+    forward, backward = summarize(rows), summarize(list(reversed(rows)))
+    assert sorted(forward, key=repr) == sorted(backward, key=repr)
+
+
+def test_scores_are_listed_in_request_order() -> None:
+    rows = [row(setting, "ko", "transfer", 0, True) for setting in ("none", "surgical", "en-mid")]
+    assert [s.setting for s in summarize(rows) if s.language == "all"] == [
+        "none",
+        "surgical",
+        "en-mid",
+    ]
 
 
 def test_summary_files(tmp_path: Path) -> None:
@@ -120,14 +130,14 @@ def test_plane_png_is_written(tmp_path: Path) -> None:
     scores = summarize(plane_rows())
     path = save_png(scores, tmp_path / "plane.png", languages=["ko", "zh"])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.setting for p in points(scores)] == ["en-mid", "none", "surgical"]
+    assert [p.setting for p in points(scores)] == ["none", "en-mid", "surgical"]
 
 
 def test_terminal_plot_names_every_point() -> None:
     text = terminal_plot(summarize(plane_rows()))
     assert "Transfer" in text and "Localization" in text
-    assert "A  en-mid: Transfer 0.600, Localization 0.400" in text
-    assert "C  surgical" in text
+    assert "B  en-mid: Transfer 0.600, Localization 0.400" in text
+    assert "A  none" in text and "C  surgical" in text
     assert "*" in text  # en-mid and surgical coincide
 
 

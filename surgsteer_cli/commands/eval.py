@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from rich import box
 from rich.table import Table
 
 from surgsteer_cli.console import info, out
@@ -135,24 +136,29 @@ def _options_hash(request: EvalRequest) -> str:
 
 
 def _print_report(report: Report) -> None:
-    table = Table(title="Transfer–Localization (mean over languages; 95 % CI)")
-    for column in ("model", "setting", "Transfer", "Localization", "Consistency", "langs"):
-        table.add_column(column, justify="left" if column in ("model", "setting") else "right")
+    plotted = points(report.scores)
+    several = len({point.model for point in plotted}) > 1
+    table = Table(title="Mean over languages [95 % CI]", box=box.SIMPLE_HEAD)
+    columns = ["setting", *(["model"] if several else []), "Transfer", "Localization"]
+    for column in [*columns, "Consistency", "langs"]:
+        table.add_column(column, justify="left" if column in ("setting", "model") else "right")
     cells = {(s.model, s.setting, s.metric): s for s in report.scores if s.language == "all"}
-    for point in points(report.scores):
+    for point in plotted:
         consistency = cells.get((point.model, point.setting, "consistency"))
         table.add_row(
-            point.model,
             point.setting,
+            *([point.model] if several else []),
             _cell(point.transfer),
             _cell(point.localization),
             _cell(consistency),
             str(point.transfer.languages),
         )
     out.print(table)
+    if plotted and not several:
+        out.print(f"model: {plotted[0].model}")
     for model, score in references(report.scores).items():
         out.print(f"English reference (unsteered transfer), {model}: {_cell(score)}")
-    if points(report.scores):
+    if plotted:
         out.print(terminal_plot(report.scores), markup=False, highlight=False)
     for model, axes in report.seconds_per_item.items():
         costs = ", ".join(f"{axis} {seconds:.3f} s/item" for axis, seconds in axes.items())
@@ -164,4 +170,4 @@ def _print_report(report: Report) -> None:
 def _cell(score: Score | None) -> str:
     if score is None:
         return "-"
-    return f"{score.score:.3f} [{score.ci_low:.3f}, {score.ci_high:.3f}] n={score.n}"
+    return f"{score.score:.3f} [{score.ci_low:.2f},{score.ci_high:.2f}]"

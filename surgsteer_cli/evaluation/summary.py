@@ -51,8 +51,10 @@ class Score:
 
 
 def summarize(rows: Iterable[dict[str, Any]]) -> list[Score]:
-    """All per-language and ``all`` scores for the given result rows."""
-    samples = _samples(list(rows))
+    """All per-language and ``all`` scores for the given result rows, listed by model and
+    setting in the order they first appear in ``rows``, then by metric and language."""
+    rows = list(rows)
+    samples = _samples(rows)
     scores = [
         _score(model, setting, language, metric, [values])
         for (model, setting, metric, language), values in samples.items()
@@ -64,8 +66,14 @@ def summarize(rows: Iterable[dict[str, Any]]) -> list[Score]:
     for (model, setting, metric), by_language in groups.items():
         values = [by_language[language] for language in sorted(by_language)]
         scores.append(_score(model, setting, ALL, metric, values))
-    order = {metric: index for index, metric in enumerate(METRICS)}
-    return sorted(scores, key=lambda s: (s.model, s.setting, order[s.metric], s.language))
+    first: dict[tuple[str, str], int] = {}
+    for row in rows:
+        first.setdefault((row["model"], row["setting"]), len(first))
+    metrics = {metric: index for index, metric in enumerate(METRICS)}
+    return sorted(
+        scores,
+        key=lambda s: (first[s.model, s.setting], metrics[s.metric], s.language == ALL, s.language),
+    )
 
 
 def bootstrap_ci(
