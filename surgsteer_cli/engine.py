@@ -44,8 +44,8 @@ def available_cpus() -> int:
     """CPUs this process may run on: the default thread count for generation.
 
     llama-cpp-python's own default, half the cores, leaves one of two cores idle; on small
-    models generation is compute-bound, and two threads decode about twice as fast as one
-    (``benchmarks/runtime_bench.py`` measures it)."""
+    models generation is compute-bound, and on two cores two threads decode about 1.6x as
+    fast as one (``benchmarks/runtime_bench.py`` measures it)."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
