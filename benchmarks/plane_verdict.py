@@ -4,7 +4,9 @@ For each model and language in ``results.jsonl``: surgical vs en-all and vs en-m
 Transfer, surgical vs none on Localization, each as a paired difference on the same items with
 a bootstrap 95 % interval (items resampled, both settings together). A language passes when
 surgical is not below any baseline and at least one difference is above zero beyond its
-interval. Run after ``surgsteer eval`` (all five configs at their default scales):
+interval. The ``all`` row pools the languages the same way: the mean of the per-language
+differences, each language's items resampled separately. Run after ``surgsteer eval`` (all
+five configs at their default scales):
 
     python benchmarks/plane_verdict.py runs/plane/results.jsonl
 """
@@ -38,13 +40,39 @@ def load(path: Path) -> dict[tuple[str, str, str, str], dict[str, float]]:
 
 
 def paired(
-    ours: dict[str, float], theirs: dict[str, float], seed: int
+    pairs: list[tuple[dict[str, float], dict[str, float]]], seed: int
 ) -> tuple[float, float, float]:
-    """Mean difference (ours - theirs) on the shared items, with its bootstrap 95 % interval."""
-    items = sorted(ours.keys() & theirs.keys())
-    diff = np.array([ours[item] - theirs[item] for item in items])
-    low, high = bootstrap_ci([diff], np.random.default_rng(seed))
-    return float(diff.mean()), low, high
+    """Mean over languages of the difference (ours - theirs) on each language's shared items,
+    with its bootstrap 95 % interval; ``pairs`` holds one (ours, theirs) per language."""
+    diffs = [
+        np.array([ours[item] - theirs[item] for item in sorted(ours.keys() & theirs.keys())])
+        for ours, theirs in pairs
+    ]
+    low, high = bootstrap_ci(diffs, np.random.default_rng(seed))
+    return float(np.mean([diff.mean() for diff in diffs])), low, high
+
+
+def verdict_row(
+    cells: dict[tuple[str, str, str, str], dict[str, float]], model: str, languages: list[str]
+) -> str:
+    """The table row for ``languages`` pooled: one difference per comparison, then the verdict."""
+    results, verdicts = [], []
+    for seed, (axis, base) in enumerate(COMPARISONS):
+        pairs = [
+            (cells[model, "surgical", language, axis], cells[model, base, language, axis])
+            for language in languages
+            if (model, "surgical", language, axis) in cells
+            and (model, base, language, axis) in cells
+        ]
+        if len(pairs) < len(languages):
+            results.append("—")
+            continue
+        mean, low, high = paired(pairs, seed)
+        results.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+        verdicts.append((mean >= 0, low > 0))
+    won = verdicts and all(ok for ok, _ in verdicts) and any(sure for _, sure in verdicts)
+    name = languages[0] if len(languages) == 1 else "all"
+    return f"| {model} | {name} | " + " | ".join(results) + f" | {'pass' if won else 'fail'} |"
 
 
 def main() -> None:
@@ -58,19 +86,9 @@ def main() -> None:
     for model in models:
         languages = sorted({lang for m, s, lang, _ in cells if m == model and s == "surgical"})
         for language in languages:
-            results, verdicts = [], []
-            for seed, (axis, base) in enumerate(COMPARISONS):
-                ours = cells.get((model, "surgical", language, axis))
-                theirs = cells.get((model, base, language, axis))
-                if not ours or not theirs:
-                    results.append("—")
-                    continue
-                mean, low, high = paired(ours, theirs, seed)
-                results.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
-                verdicts.append((mean >= 0, low > 0))
-            won = verdicts and all(ok for ok, _ in verdicts) and any(sure for _, sure in verdicts)
-            verdict = "pass" if won else "fail"
-            print(f"| {model} | {language} | " + " | ".join(results) + f" | {verdict} |")
+            print(verdict_row(cells, model, [language]))
+        if len(languages) > 1:
+            print(verdict_row(cells, model, languages))
 
 
 if __name__ == "__main__":
