@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from surgsteer_cli.evaluation.plane import points, save_png, terminal_plot
+from surgsteer_cli.evaluation.plane import place_labels, points, save_png, terminal_plot
 from surgsteer_cli.evaluation.summary import bootstrap_ci, summarize, write_summary
 
 MODEL = "m"
@@ -131,6 +131,25 @@ def test_plane_png_is_written(tmp_path: Path) -> None:
     path = save_png(scores, tmp_path / "plane.png", languages=["ko", "zh"])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.setting for p in points(scores)] == ["none", "en-mid", "surgical"]
+
+
+def test_labels_of_nearby_points_do_not_overlap() -> None:
+    """Points closer than a label's size (as en-mid and surgical on the full-size plane) get
+    their labels on different sides."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=150)
+    spots = {(0.2506, 0.0983): ["surgical"], (0.2518, 0.0984): ["en-mid"], (0.21, 0.08): ["x"]}
+    ax.scatter([x for x, _ in spots], [y for _, y in spots])
+    labels = place_labels(ax, spots)
+    renderer = fig.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    plt.close(fig)
+    assert [label.get_text() for label in labels] == ["surgical", "en-mid", "x"]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
 
 def test_terminal_plot_names_every_point() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from surgsteer_cli.evaluation.selection import REFERENCE
 from surgsteer_cli.evaluation.summary import ALL, BASELINE, Score
@@ -81,8 +82,6 @@ def save_png(
             elinewidth=1,
             alpha=0.9,
         )
-    for (x, y), names in _spots(plotted).items():
-        ax.annotate(", ".join(names), (x, y), xytext=(6, 4), textcoords="offset points", fontsize=7)
     handles = [
         Line2D([], [], color=colors(i % colors.N), marker="o", ls="", label=setting)
         for i, setting in enumerate(settings)
@@ -100,10 +99,38 @@ def save_png(
         ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7, va="bottom")
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    place_labels(ax, _spots(plotted))  # after the layout, which moves the axes
     with atomic_output(path) as partial:
         fig.savefig(partial, format="png")
     plt.close(fig)
     return path
+
+
+LABEL_OFFSETS = ((6, 4), (6, -10), (-6, 4), (-6, -10), (6, 14), (6, -20), (-6, 14), (-6, -20))
+
+
+def place_labels(ax: Any, spots: dict[tuple[float, float], list[str]]) -> list[Any]:
+    """Label each spot beside it, trying the offsets of :data:`LABEL_OFFSETS` in turn so that
+    labels of nearby spots do not overlap (the last one is kept when every offset collides)."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed: list[Any] = []
+    for (x, y), names in spots.items():
+        for dx, dy in LABEL_OFFSETS:
+            label = ax.annotate(
+                ", ".join(names),
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="left" if dx > 0 else "right",
+                fontsize=7,
+            )
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other.get_window_extent(renderer)) for other in placed):
+                break
+            if (dx, dy) != LABEL_OFFSETS[-1]:
+                label.remove()
+        placed.append(label)
+    return placed
 
 
 def _spots(plotted: Sequence[Point]) -> dict[tuple[float, float], list[str]]:
