@@ -58,7 +58,7 @@ n_layer, n_embd = buffer.shape
 data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 llama_cpp.llama_set_adapter_cvec(llm.ctx, data, buffer.size, n_embd, 1, n_layer - 1)
 out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, seed=0,
-                            stop=["\\nQ:", "\\n\\n"])
+                            stop=["\\nQ:", "\\nA:", "\\n\\n"])
 print(out["choices"][0]["text"].strip())
 """
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 Turn = tuple[str, str]  # (question, answer)
 
-STOP_BASE = ("\nQ:", "\n\n")
+STOP_BASE = ("\nQ:", "\nA:", "\n\n")  # a base model goes on with the transcript
 _SLOT = "\ue000{}\ue001"  # private-use marks where user text goes in a rendered template
 
 

@@ -109,6 +109,15 @@ class TestAnswers:
         assert ask_json("--vectors", str(strong), "--no-steer", KOREAN)["answer"] == plain
         assert ask_json("--vectors", str(strong), KOREAN)["answer"] != plain
 
+    def test_the_answer_ends_before_the_model_starts_another_turn(self) -> None:
+        """A base model goes on with the Q/A transcript ("\\nA: 1-800-...\\nA: ..."); the
+        answer is only the first one."""
+        result = ask("--json", "--max-tokens", "40", "--lang", "ko", "emergency number?")
+        assert result.exit_code == 0, result.output
+        answer = json.loads(result.stdout)["answer"]
+        assert answer
+        assert not [line for line in answer.splitlines() if line.startswith(("Q:", "A:"))]
+
     def test_question_from_stdin(self) -> None:
         result = ask("--json", "-", stdin=f"  {KOREAN}\n".encode())
         assert result.exit_code == 0, result.output
