@@ -106,7 +106,7 @@ def save_png(
     return path
 
 
-LABEL_OFFSETS = ((6, 4), (6, -10), (-6, 4), (-6, -10), (6, 14), (6, -20), (-6, 14), (-6, -20))
+LABEL_OFFSETS = ((6, 4), (-6, 4), (6, -10), (-6, -10), (6, 14), (-6, 14), (6, -20), (-6, -20))
 
 
 def place_labels(ax: Any, spots: dict[tuple[float, float], list[str]]) -> list[Any]:
