@@ -40,13 +40,13 @@ from surgsteer_cli import vector_file  # noqa: E402
 from surgsteer_cli.engine import Engine, available_cpus  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.profiles import Profile  # noqa: E402
-from surgsteer_cli.prompting import qa_prompt  # noqa: E402
+from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
 from surgsteer_cli.vector_file import SteeringVector  # noqa: E402
 
 IMPORTS = ("numpy", "llama_cpp", "gguf", "rich.console")
 QUESTION = "대한민국의 긴급 전화번호는 무엇인가요?"
 
-BARE_SCRIPT = """
+BARE_SCRIPT = f"""
 import ctypes, sys
 import numpy as np
 import llama_cpp
@@ -58,7 +58,7 @@ n_layer, n_embd = buffer.shape
 data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 llama_cpp.llama_set_adapter_cvec(llm.ctx, data, buffer.size, n_embd, 1, n_layer - 1)
 out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, seed=0,
-                            stop=["\\nQ:", "\\nA:", "\\n\\n"])
+                            stop={list(STOP_BASE)!r})
 print(out["choices"][0]["text"].strip())
 """
 

@@ -114,6 +114,7 @@ def place_labels(ax: Any, spots: dict[tuple[float, float], list[str]]) -> list[A
     labels of nearby spots do not overlap (the last one is kept when every offset collides)."""
     renderer = ax.figure.canvas.get_renderer()
     placed: list[Any] = []
+    boxes: list[Any] = []
     for (x, y), names in spots.items():
         for dx, dy in LABEL_OFFSETS:
             label = ax.annotate(
@@ -125,11 +126,11 @@ def place_labels(ax: Any, spots: dict[tuple[float, float], list[str]]) -> list[A
                 fontsize=7,
             )
             box = label.get_window_extent(renderer)
-            if not any(box.overlaps(other.get_window_extent(renderer)) for other in placed):
+            if (dx, dy) == LABEL_OFFSETS[-1] or not any(box.overlaps(b) for b in boxes):
                 break
-            if (dx, dy) != LABEL_OFFSETS[-1]:
-                label.remove()
+            label.remove()
         placed.append(label)
+        boxes.append(box)
     return placed
 
 
