@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from surgsteer_cli.vector_file import SteeringVector
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TEST_MODEL = "gemma3-270m"
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +36,12 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    """The embedded default model. Session fixtures are set up before the function-scoped
-    ``isolated_environment``, so it is assembled once into the real cache, not per test."""
+    """The small named model that most tests run (Gemma 3 270M: fast). Session fixtures are set
+    up before the function-scoped ``isolated_environment``, so it is assembled once into the
+    real cache, not per test."""
     from surgsteer_cli.models import resolve_model
 
-    return resolve_model(None)
+    return resolve_model(TEST_MODEL)
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ ROWS = 7
 
 def write_vectors(directory: Path, languages: list[str]) -> Path:
     """Random EN (middle band) and LOC (deep band) vectors made for the default model."""
-    spec = ModelSpec.from_metadata(model_metadata(resolve_model(None)))
+    spec = ModelSpec.from_metadata(model_metadata(resolve_model("gemma3-270m")))
     rng = np.random.default_rng(7)
     for language in languages:
         for role, band in (("en", (6, 10)), ("loc", (11, 15))):
