@@ -197,7 +197,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for language in args.lang.split(","):
         local, expected_answers = CASES[language]
-        for english, question_local, expected in zip(QUESTIONS, local, expected_answers, strict=True):
+        for english, question_local, expected in zip(
+            QUESTIONS, local, expected_answers, strict=True
+        ):
             for question in (english, question_local):
                 plain = answer(session, question, language, steer=False)
                 steered = answer(session, question, language, steer=True)

@@ -120,9 +120,7 @@ def analyze(measurement: Measurement, spec: ModelSpec, model_id: str) -> LayerRe
         cos_en_loc_bands=round(float(np.mean(across)), 6),
         en_band=en_band,
         loc_band=loc_band,
-        en_top3=_floats(
-            np.mean([[top_share(row) for row in d.vectors] for d in en], axis=0)
-        ),
+        en_top3=_floats(np.mean([[top_share(row) for row in d.vectors] for d in en], axis=0)),
         en_candidates=candidates,
     )
 

@@ -13,7 +13,6 @@ from surgsteer_cli import vector_file
 from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.vector_file import SteeringVector
 
-
 TOP_K = 3
 DOMINATED = 0.5
 """A direction with more than this share of its squared norm in TOP_K coordinates is flagged."""

@@ -44,7 +44,11 @@ def loaded() -> LoadedModel:
 @pytest.fixture(scope="module")
 def llm():
     model = llama_cpp.Llama(
-        model_path=str(resolve_model("gemma3-270m")), n_ctx=256, n_threads=2, logits_all=True, verbose=False
+        model_path=str(resolve_model("gemma3-270m")),
+        n_ctx=256,
+        n_threads=2,
+        logits_all=True,
+        verbose=False,
     )
     yield model
     model.close()

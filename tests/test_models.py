@@ -75,7 +75,8 @@ def test_models_command_lists_names_shape_and_shipped_vectors() -> None:
     assert gemma["shipped_vectors"] >= 16  # EN and LOC for eight languages
     assert records["qwen2.5-coder-1.5b"]["default"] is True
     table = run_surgsteer("models")
-    assert "qwen2.5-coder-1.5b (default)" in table.stdout
+    row = next(line for line in table.stdout.splitlines() if "qwen2.5-coder-1.5b " in line)
+    assert "yes" in row.split("qwen2.5-coder-1.5b")[1].split("│")[1]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import click
 from rich import box
 from rich.table import Table
 
+from surgsteer_cli.commands.options import MODEL_HELP, model_option
 from surgsteer_cli.console import info, out
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.localization import MEASURES
@@ -25,7 +26,6 @@ from surgsteer_cli.evaluation.runner import EvalRequest, Report, run_eval
 from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS, TRANSFER_FORMATS
 from surgsteer_cli.evaluation.settings import CONFIGS, expand
 from surgsteer_cli.evaluation.summary import Score
-from surgsteer_cli.commands.options import MODEL_HELP, model_option
 from surgsteer_cli.model_spec import parse_band
 from surgsteer_cli.models import resolve_model
 
@@ -47,7 +47,9 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 )
 @click.option("--en-scale", default="", help="EN scales to sweep, e.g. 0,0.5,1,2.")
 @click.option("--loc-scale", default="", help="LOC scales to sweep.  [default: each file's]")
-@click.option("--en-layers", default="", help="EN bands to sweep, e.g. 6-10,22-24.  [default: each file's]")
+@click.option(
+    "--en-layers", default="", help="EN bands to sweep, e.g. 6-10,22-24.  [default: each file's]"
+)
 @click.option("--loc-layers", default="", help="LOC bands to sweep.  [default: each file's]")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N items per language and axis.")
 @click.option(

@@ -44,20 +44,25 @@ def models(as_json: bool) -> None:
         click.echo(json.dumps(records, ensure_ascii=False))
         return
     table = Table(title="Named models (--model NAME)", title_justify="left")
-    for column in ("name", "model", "arch", "blocks", "width", "size", "assembled", "vectors"):
-        table.add_column(column, justify="right" if column in ("blocks", "width", "size") else "left")
+    table.add_column("name", no_wrap=True)
+    for column in ("default", "arch", "blocks", "width", "GB", "cached", "vectors"):
+        table.add_column(
+            column, justify="right" if column in ("blocks", "width", "GB") else "left"
+        )
     for record in records:
         table.add_row(
-            f"{record['name']}{' (default)' if record['default'] else ''}",
-            str(record["title"]),
+            str(record["name"]),
+            "yes" if record["default"] else "",
             str(record["architecture"]),
             str(record["blocks"]),
             str(record["width"]),
-            f"{int(record['size_bytes']) / 1e9:.2f} GB",
-            "yes" if record["assembled"] else "on first use",
+            f"{int(record['size_bytes']) / 1e9:.2f}",
+            "yes" if record["assembled"] else "no",
             str(record["shipped_vectors"]),
         )
     out.print(table)
+    for model in NAMED_MODELS.values():
+        out.print(f"{model.name}: {model.title}", highlight=False)
 
 
 def _shipped_vectors() -> Counter[str]:

@@ -40,6 +40,8 @@ def quantize(source: str | None, model: str | None, types: str, out: Path, threa
     if source and model and source != model:
         raise SurgsteerError(f"two models given: SOURCE {source} and --model {model}")
     names = [name.strip().upper() for name in types.split(",") if name.strip()]
-    outputs = run_quantize(resolve_model(source or model), names, out, threads=threads, notify=console.info)
+    outputs = run_quantize(
+        resolve_model(source or model), names, out, threads=threads, notify=console.info
+    )
     for path in outputs:
         console.out.print(str(path))

@@ -84,7 +84,9 @@ def inspect(file: Path, as_json: bool) -> None:
     top = f"top-{inspection.TOP_K} share"
     columns = ["block", "norm", top, "in band"] + (["cos(EN, LOC)"] if sibling else [])
     layers = Table(*columns)
-    dominated = [row["block"] for row in report["layers"] if row["top3_share"] > inspection.DOMINATED]
+    dominated = [
+        row["block"] for row in report["layers"] if row["top3_share"] > inspection.DOMINATED
+    ]
     for row in report["layers"]:
         share = f"{row['top3_share']:.0%}"
         cells = [str(row["block"]), f"{row['norm']:.4g}", share, "yes" if row["in_band"] else ""]

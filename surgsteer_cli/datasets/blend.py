@@ -160,7 +160,8 @@ def load_instructions(
 
 def _original_instruction(directory: Path, region: str) -> Instruction:
     path = require_file(
-        directory / "prompts" / f"{region}_prompts.csv", "BLEnD layout: prompts/<Region>_prompts.csv"
+        directory / "prompts" / f"{region}_prompts.csv",
+        "BLEnD layout: prompts/<Region>_prompts.csv",
     )
     for row in read_table(path, ("id", "English", "Translation")):
         if row["id"] == INSTRUCTION_ID and "{q}" in row["English"] and "{q}" in row["Translation"]:

@@ -133,13 +133,13 @@ def _add_bmlama(
     )
 
 
-def _in_split(
-    items: Sequence[T], splits: Splits, source: str, split: str
-) -> list[T]:
+def _in_split(items: Sequence[T], splits: Splits, source: str, split: str) -> list[T]:
     """The items of ``split``; never one listed or hashed into the extraction split."""
     chosen = [item for item in items if splits.part_of(source, _raw_key(item)) == split]
     extraction = getattr(splits, f"{source}_extract")
-    assert_disjoint((_raw_key(item) for item in chosen), extraction, f"{source} {split} vs extraction")
+    assert_disjoint(
+        (_raw_key(item) for item in chosen), extraction, f"{source} {split} vs extraction"
+    )
     return chosen
 
 
