@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 import click
+from rich import box
 from rich.table import Table
 
 from surgsteer_cli import vector_file
@@ -43,12 +44,11 @@ def models(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(records, ensure_ascii=False))
         return
-    table = Table(title="Named models (--model NAME)", title_justify="left")
+    table = Table(title="Named models (--model NAME)", title_justify="left", box=box.SIMPLE)
     table.add_column("name", no_wrap=True)
     for column in ("default", "arch", "blocks", "width", "GB", "cached", "vectors"):
-        table.add_column(
-            column, justify="right" if column in ("blocks", "width", "GB") else "left"
-        )
+        justify = "right" if column in ("blocks", "width", "GB") else "left"
+        table.add_column(column, justify=justify, min_width=len(column))
     for record in records:
         table.add_row(
             str(record["name"]),
