@@ -44,7 +44,9 @@ def models(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(records, ensure_ascii=False))
         return
-    table = Table(title="Named models (--model NAME)", title_justify="left", box=box.SIMPLE)
+    table = Table(
+        title="Named models (--model NAME)", title_justify="left", box=box.SIMPLE, pad_edge=False
+    )
     table.add_column("name", no_wrap=True)
     for column in ("default", "arch", "blocks", "width", "GB", "cached", "vectors"):
         justify = "right" if column in ("blocks", "width", "GB") else "left"
