@@ -28,9 +28,13 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep user data in a temporary SURGSTEER_HOME and forbid Hugging Face downloads."""
+def isolated_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_path: Path
+) -> None:
+    """Keep user data in a temporary SURGSTEER_HOME, forbid Hugging Face downloads, and run
+    the small test model unless a test names another (commands read SURGSTEER_MODEL)."""
     monkeypatch.setenv("SURGSTEER_HOME", str(tmp_path / "surgsteer-home"))
+    monkeypatch.setenv("SURGSTEER_MODEL", str(model_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
@@ -42,6 +46,14 @@ def model_path() -> Path:
     from surgsteer_cli.models import resolve_model
 
     return resolve_model(TEST_MODEL)
+
+
+@pytest.fixture(scope="session")
+def capable_model_path() -> Path:
+    """The default model (Qwen2.5-Coder-1.5B-Instruct), assembled once into the real cache."""
+    from surgsteer_cli.models import DEFAULT_MODEL, resolve_model
+
+    return resolve_model(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")
