@@ -217,8 +217,8 @@ def en_candidates(crosslingual: np.ndarray) -> list[tuple[int, int]]:
     bands: list[tuple[int, int]] = []
     for peak in sorted(peaks, key=lambda block: -crosslingual[block]):
         band = band_around_peak(crosslingual, first, last, peak=peak)
-        if not any(start <= peak <= end for start, end in bands):
-            bands.append(band)
+        if not any(band[0] <= end and start <= band[1] for start, end in bands):
+            bands.append(band)  # a band overlapping a higher peak's is the same candidate
     return bands
 
 
