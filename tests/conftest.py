@@ -28,9 +28,7 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_path: Path
-) -> None:
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_path: Path) -> None:
     """Keep user data in a temporary SURGSTEER_HOME, forbid Hugging Face downloads, and run
     the small test model unless a test names another (commands read SURGSTEER_MODEL)."""
     monkeypatch.setenv("SURGSTEER_HOME", str(tmp_path / "surgsteer-home"))
