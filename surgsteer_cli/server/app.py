@@ -49,16 +49,20 @@ class Server:
 
     def steering(self, text: str, options: SteerOptions) -> Steering:
         """The steering for a request whose language is that of ``text``."""
-        try:
-            return self.session.steering(
-                text,
-                language=options.lang,
-                steer=self.settings.steer and options.steer,
-                en_scale=options.en_scale,
-                loc_scale=options.loc_scale,
-            )
-        except SurgsteerError as exc:  # the only one it raises: an unknown language code
-            raise ApiError(400, str(exc), param="surgsteer.lang", code="unknown_language") from None
+        if options.lang is not None:
+            try:
+                self.session.check_language(options.lang)
+            except SurgsteerError as exc:
+                raise ApiError(
+                    400, str(exc), param="surgsteer.lang", code="unknown_language"
+                ) from None
+        return self.session.steering(
+            text,
+            language=options.lang,
+            steer=self.settings.steer and options.steer,
+            en_scale=options.en_scale,
+            loc_scale=options.loc_scale,
+        )
 
 
 def create_app(session: Session, settings: ServerSettings) -> FastAPI:
@@ -143,10 +147,10 @@ async def chat_completions(
 async def completions(body: CompletionRequest, request: Request, server: ServerDep) -> Response:
     """A raw text completion of the prompt, steered by the prompt's language."""
     server.check_model(body.model)
-    steering = server.steering(body.text, body.surgsteer)
+    steering = server.steering(body.prompt, body.surgsteer)
     pieces = _fitting(
         lambda: server.session.engine.generate(
-            body.text,
+            body.prompt,
             max_tokens=body.token_limit,
             temperature=body.temperature or 0.0,
             seed=body.seed,

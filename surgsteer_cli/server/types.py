@@ -6,9 +6,17 @@ that a misspelt option is an error rather than silently unsteered."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, NonNegativeFloat, PositiveInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    NonNegativeFloat,
+    PositiveInt,
+    field_validator,
+)
 
 
 class SteerOptions(BaseModel):
@@ -79,12 +87,17 @@ class ChatCompletionRequest(GenerationRequest):
 class CompletionRequest(GenerationRequest):
     """``POST /v1/completions``: one prompt, 16 tokens unless told otherwise (as OpenAI)."""
 
-    prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)]
+    prompt: str
 
-    @property
-    def text(self) -> str:
-        """The prompt as one string."""
-        return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _one_prompt(cls, value: object) -> object:
+        """A list of prompts is accepted when it holds exactly one."""
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise ValueError("send exactly one prompt per request")
+            return value[0]
+        return value
 
     @property
     def token_limit(self) -> int:
