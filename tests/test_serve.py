@@ -239,6 +239,7 @@ def test_bad_requests_get_openai_style_4xx(
         return _http(chat, json.dumps(body).encode(), key=key)
 
     _error(_http(chat, b'{"model": '), 400, "invalid_json")
+    _error(_http(chat, b"[1]"), 400, "invalid_value")
     _error(post({"model": "gpt-9", "messages": message}), 404, "model_not_found")
     wrong_lang = post({"messages": message, "surgsteer": {"lang": "xx"}})
     assert _error(wrong_lang, 400, "unknown_language")["param"] == "surgsteer.lang"

@@ -69,7 +69,7 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     first = exc.errors()[0]
     if first["type"] == "json_invalid":
         return ApiError(400, "the request body is not valid JSON", code="invalid_json")
-    location = [str(part) for part in first["loc"] if part != "body"]
-    param = ".".join(location) or None
-    message = f"{param}: {first['msg']}" if param else first["msg"]
-    return ApiError(400, message, param=param, code="invalid_value")
+    param = ".".join(str(part) for part in first["loc"] if part != "body")
+    if not param:
+        return ApiError(400, "the request body must be a JSON object", code="invalid_value")
+    return ApiError(400, f"{param}: {first['msg']}", param=param, code="invalid_value")
