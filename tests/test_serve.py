@@ -109,7 +109,9 @@ def _chat(client: openai.OpenAI, model_id: str, question: str, **surgsteer: Any)
     )
 
 
-def _stream(client: openai.OpenAI, model_id: str, question: str, surgsteer: dict) -> tuple:
+def _stream(
+    client: openai.OpenAI, model_id: str, question: str, surgsteer: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
     """A greedy streaming chat request: (the ``surgsteer`` field of its first chunk, its text)."""
     stream = client.chat.completions.create(
         model=model_id,
@@ -219,7 +221,9 @@ def test_a_client_leaving_mid_stream_frees_the_model(
     assert _chat(client, model_id, ENGLISH).parse().choices[0].message.content
 
 
-def _error(reply: tuple[int, dict[str, Any]], status: int, code: str | None = None) -> dict:
+def _error(
+    reply: tuple[int, dict[str, Any]], status: int, code: str | None = None
+) -> dict[str, Any]:
     """The OpenAI-style error of a reply that must have ``status`` (and ``code``)."""
     assert reply[0] == status, reply
     error = reply[1]["error"]

@@ -74,7 +74,7 @@ def create_app(session: Session, settings: ServerSettings) -> FastAPI:
     return app
 
 
-def get_server(request: Request) -> Server:
+async def get_server(request: Request) -> Server:
     """The server state of the app handling ``request``."""
     return request.app.state.server
 
@@ -82,7 +82,7 @@ def get_server(request: Request) -> Server:
 ServerDep = Annotated[Server, Depends(get_server)]
 
 
-def authorize(request: Request, server: ServerDep) -> None:
+async def authorize(request: Request, server: ServerDep) -> None:
     """Require ``Authorization: Bearer KEY`` when the server has an API key."""
     key = server.settings.api_key
     if key is None:
@@ -101,13 +101,13 @@ v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
 
 
 @router.get("/health")
-def health(server: ServerDep) -> dict[str, object]:
+async def health(server: ServerDep) -> dict[str, object]:
     """Liveness, the model served and whether a request is using it now."""
     return {"status": "ok", "model": server.settings.model_id, "busy": server.slot.busy}
 
 
 @v1.get("/models")
-def models(server: ServerDep) -> dict[str, object]:
+async def models(server: ServerDep) -> dict[str, object]:
     """The one model served, with the languages that have a steering profile."""
     model = {
         "id": server.settings.model_id,
