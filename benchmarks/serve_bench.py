@@ -10,7 +10,8 @@ the steered server consecutive requests switch profile; the same prompts go to e
 For 1 and 8 concurrent clients it reports requests per second and the median time to the first
 text chunk; rounds run the servers in turns, so the load of a shared machine drifting during
 the run hits all of them alike, and the medians over rounds are shown. Goal: the steered
-server's requests/s >= 0.95x llama_cpp.server's. Run from the repository root:
+server's requests/s >= 0.95x llama_cpp.server's. The baseline needs llama-cpp-python's own
+server extra (``pip install starlette-context``). Run from the repository root:
 
     python benchmarks/serve_bench.py [--requests 16] [--tokens 32] [--rounds 3]
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -76,11 +78,15 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=32, help="max_tokens of each request")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8", help="concurrent clients, comma-separated")
+    parser.add_argument(
+        "--threads", type=int, default=available_cpus(), help="CPU threads of every server"
+    )
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # still stop the servers
 
     model = args.model or resolve_model(None)
-    threads = str(available_cpus())
+    threads = str(args.threads)
     surgsteer = [sys.executable, "-m", "surgsteer_cli", "serve", "--model", str(model)]
     servers = [
         Server("surgsteer serve", [*surgsteer, "--threads", threads], model.stem),
@@ -197,7 +203,7 @@ def _report(
     }
     print(
         f"{args.requests} requests x {args.tokens} tokens, {args.rounds} rounds, "
-        f"{available_cpus()} threads; medians over rounds\n"
+        f"{args.threads} threads; medians over rounds\n"
     )
     print(
         "| server | clients | requests/s | vs llama_cpp.server | first chunk (s) | chunks/request |"
@@ -213,7 +219,7 @@ def _report(
             )
     if args.out:
         settings = {"requests": args.requests, "tokens": args.tokens, "rounds": args.rounds}
-        record = {"settings": settings, "threads": available_cpus(), "summary": summary}
+        record = {"settings": settings, "threads": args.threads, "summary": summary}
         args.out.write_text(json.dumps(record, indent=2) + "\n")
 
 
