@@ -57,7 +57,8 @@ def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log = (home / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "surgsteer_cli", "serve", "--model", str(model_path)]
-        + ["--port", str(port), "--api-key", API_KEY],
+        # One thread: two threads that wait on each other crawl on a busy shared machine.
+        + ["--port", str(port), "--api-key", API_KEY, "--threads", "1"],
         cwd=REPO_ROOT,
         env={
             **os.environ,
@@ -89,7 +90,7 @@ def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.fixture(scope="module")
 def client(server: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server}/v1", api_key=API_KEY, max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=f"{server}/v1", api_key=API_KEY, max_retries=0, timeout=300)
 
 
 @pytest.fixture(scope="module")
