@@ -71,7 +71,7 @@ def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             assert process.poll() is None, (home / "server.log").read_text()
             try:
@@ -79,7 +79,7 @@ def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                     break
             except OSError:  # not listening yet
                 pass
-            assert time.monotonic() < deadline, "the server did not start in 120 s"
+            assert time.monotonic() < deadline, "the server did not start in 300 s"
             time.sleep(0.3)
         yield url
     finally:
