@@ -73,7 +73,7 @@ class Run:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="GGUF model [default: the embedded one]")
+    parser.add_argument("--model", help="model name or GGUF file [default: the default model]")
     parser.add_argument("--requests", type=int, default=16, help="requests per workload")
     parser.add_argument("--tokens", type=int, default=32, help="max_tokens of each request")
     parser.add_argument("--rounds", type=int, default=3)
@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # still stop the servers
 
-    model = args.model or resolve_model(None)
+    model = resolve_model(args.model)
     threads = str(args.threads)
     surgsteer = [sys.executable, "-m", "surgsteer_cli", "serve", "--model", str(model)]
     servers = [
