@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "layers": "convert.commands:layers",
     "models": "surgsteer_cli.commands.models:models",
     "quantize": "surgsteer_cli.commands.quantize:quantize",
+    "serve": "surgsteer_cli.commands.serve:serve",
     "vectors": "surgsteer_cli.commands.vectors:vectors",
 }
 

@@ -142,6 +142,7 @@ class Engine:
         except (KeyError, ValueError) as exc:
             raise ModelLoadError(f"{model_path}: incomplete GGUF metadata ({exc})") from None
         self._control: np.ndarray | None = None
+        self.finish_reason: str | None = None  # of the last stream: "stop" or "length"
 
     @property
     def chat_template(self) -> str | None:
@@ -208,9 +209,10 @@ class Engine:
             stream=True,
         )
         for chunk in stream:
-            text = chunk["choices"][0]["text"]
-            if text:
-                yield text
+            choice = chunk["choices"][0]
+            self.finish_reason = choice["finish_reason"]
+            if choice["text"]:
+                yield choice["text"]
 
     def next_logits(self, text: str) -> np.ndarray:
         """Logits of the token after ``text``, evaluated afresh under the current control."""

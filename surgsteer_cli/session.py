@@ -163,15 +163,17 @@ class Session:
         max_tokens: int,
         temperature: float = 0.0,
         seed: int | None = None,
+        stop: Sequence[str] = (),
     ) -> Iterator[str]:
-        """Stream the answer to ``question`` after ``history`` under the applied steering.
-        Raises at once (before streaming) if the prompt does not fit the context."""
+        """Stream the answer to ``question`` after ``history`` under the applied steering,
+        ending also at any of ``stop``. Raises at once (before streaming) if the prompt does
+        not fit the context."""
         pieces = self.engine.generate(
             self.prompt(question, history),
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
-            stop=stop_sequences(self.engine.chat_template),
+            stop=(*stop_sequences(self.engine.chat_template), *stop),
         )
         return _without_leading_space(pieces)
 

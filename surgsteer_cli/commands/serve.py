@@ -1,0 +1,67 @@
+"""``surgsteer serve``: an OpenAI-compatible server that steers each request by its language."""
+
+from __future__ import annotations
+
+import click
+
+from surgsteer_cli.commands.options import model_options
+from surgsteer_cli.console import info, warn
+from surgsteer_cli.session import RuntimeOptions, Session
+
+
+@click.command()
+@model_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
+)
+@click.option(
+    "--api-key",
+    envvar="SURGSTEER_API_KEY",
+    show_envvar=True,
+    help="Require this key as 'Authorization: Bearer KEY' on every /v1 request.",
+)
+@click.option("--no-steer", is_flag=True, help="Answer every request unsteered (a baseline).")
+def serve(
+    runtime: RuntimeOptions, host: str, port: int, api_key: str | None, no_steer: bool
+) -> None:
+    """Serve the model over the OpenAI API, steering each request by its own language.
+
+    POST /v1/chat/completions and /v1/completions (streamed or not), GET /v1/models and
+    /health. A request's language is detected from its last user message (or its prompt)
+    unless its "surgsteer" field names one: {"lang": "ko", "en_scale": ..., "loc_scale":
+    ..., "steer": false}. Responses say what was applied in a "surgsteer" field and in the
+    X-Surgsteer-Language and X-Surgsteer-Profile headers.
+
+    \b
+    Example:  surgsteer serve --port 8000
+              then point any OpenAI client at http://127.0.0.1:8000/v1
+    """
+    import uvicorn
+
+    from surgsteer_cli.server.app import create_app
+    from surgsteer_cli.server.log import shown
+    from surgsteer_cli.server.settings import ServerSettings
+
+    session = Session.open(runtime)
+    settings = ServerSettings(
+        model_id=session.engine.path.stem,
+        host=host,
+        port=port,
+        api_key=api_key or None,
+        steer=not no_steer,
+    )
+    if not settings.loopback_only:
+        warn(
+            f"listening on {shown(host)}: other machines can reach this server"
+            + ("" if api_key else "; consider --api-key")
+        )
+    profiles = shown(", ".join(sorted(session.profiles)) or "none")
+    info(
+        f"model {shown(settings.model_id)} on {session.engine.backend}; profiles: {profiles}; "
+        f"steering {'on' if settings.steer else 'off'}"
+    )
+    info(f"OpenAI API at http://{shown(host)}:{port}/v1 (Ctrl-C stops)")
+    uvicorn.run(
+        create_app(session, settings), host=host, port=port, log_level="warning", access_log=False
+    )

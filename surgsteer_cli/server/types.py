@@ -1,0 +1,105 @@
+"""Request bodies of the OpenAI API, as far as the server honours them.
+
+Fields that clients commonly send but this server does not use (``top_p``, ``user``,
+``stream_options``...) are ignored; the ``surgsteer`` extension field is checked strictly so
+that a misspelt option is an error rather than silently unsteered."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    NonNegativeFloat,
+    PositiveInt,
+    field_validator,
+)
+
+
+class SteerOptions(BaseModel):
+    """The ``surgsteer`` extension field: overrides of the steering for this request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lang: str | None = None
+    en_scale: FiniteFloat | None = None
+    loc_scale: FiniteFloat | None = None
+    steer: bool = True
+
+
+class TextPart(BaseModel):
+    """A text part of a message's content (images and audio are not supported)."""
+
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(BaseModel):
+    """One message of a conversation. ``developer`` is the newer name of ``system``."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart] | None = None
+
+    @property
+    def text(self) -> str:
+        """The content as one string."""
+        if isinstance(self.content, list):
+            return "".join(part.text for part in self.content)
+        return self.content or ""
+
+
+class GenerationRequest(BaseModel):
+    """What chat and text completions share: model, sampling, length, streaming, steering.
+    ``temperature`` defaults to 0 (greedy), as in ``surgsteer ask``."""
+
+    model: str | None = None
+    max_tokens: PositiveInt | None = None
+    temperature: NonNegativeFloat | None = None
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    stream: bool = False
+    n: Literal[1] = 1
+    surgsteer: SteerOptions = Field(default_factory=SteerOptions)
+
+    @property
+    def stops(self) -> tuple[str, ...]:
+        """The stop sequences asked for, as a tuple."""
+        if self.stop is None:
+            return ()
+        return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
+
+
+class ChatCompletionRequest(GenerationRequest):
+    """``POST /v1/chat/completions``; without a length limit the answer may fill the context."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: PositiveInt | None = None
+
+    @property
+    def token_limit(self) -> int | None:
+        """The newer ``max_completion_tokens`` wins over ``max_tokens``."""
+        return self.max_completion_tokens or self.max_tokens
+
+
+class CompletionRequest(GenerationRequest):
+    """``POST /v1/completions``: one prompt, 16 tokens unless told otherwise (as OpenAI)."""
+
+    prompt: str
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _one_prompt(cls, value: object) -> object:
+        """A list of prompts is accepted when it holds exactly one."""
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise ValueError("send exactly one prompt per request")
+            return value[0]
+        return value
+
+    @property
+    def token_limit(self) -> int:
+        """``max_tokens``, or OpenAI's default of 16."""
+        return self.max_tokens or 16
