@@ -21,6 +21,7 @@ import numpy as np
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.profiles import Profile, control_buffer
+from surgsteer_cli.vector_file import SteeringVector
 
 CONFIGS = ("none", "en-all", "en-mid", "loc-deep", "surgical")
 _ROLES = {
@@ -63,6 +64,10 @@ class Setting:
         """The control buffer for ``profile``'s language, or None for no steering."""
         if not self.roles:
             return None
+        return control_buffer(spec, self.parts(profile))
+
+    def parts(self, profile: Profile | None) -> list[tuple[SteeringVector, float, list[int]]]:
+        """(vector, scale, blocks) for each role: what ``buffer`` sums."""
         if self.missing(profile):
             raise SurgsteerError(f"{self.name} needs {', '.join(self.missing(profile))} vectors")
         assert profile is not None
@@ -74,7 +79,7 @@ class Setting:
         if "loc" in self.roles:
             loc = profile.loc
             parts.append((loc, _scale(self.loc_scale, loc.default_scale), loc.band_layers))
-        return control_buffer(spec, parts)
+        return parts
 
     def scales(self, profile: Profile | None) -> dict[str, float]:
         """The scale applied per role for ``profile`` (defaults resolved)."""

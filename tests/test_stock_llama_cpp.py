@@ -1,0 +1,173 @@
+"""Stock llama.cpp, through its own loader and sampler, applies the file from
+``surgsteer vectors export`` exactly as ``surgsteer ask --lang L`` steers.
+
+``llama-completion`` is built from the llama.cpp that the installed llama-cpp-python's sdist
+vendors (``benchmarks/stock_llama_cpp.py``; cached, about 15 minutes on two cores the first
+time). Greedy decoding on the default test model: for every question the stock tool's
+continuation with the exported file is the same text as surgsteer's (the same tokens), its
+unsteered continuation is surgsteer's unsteered one, and the answers that steering changes in
+surgsteer change in llama.cpp too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.stock_llama_cpp import build, missing_tools
+from surgsteer_cli.cli import main
+from surgsteer_cli.engine import Engine, available_cpus
+from surgsteer_cli.profiles import discover
+from surgsteer_cli.prompting import STOP_BASE, qa_prompt
+from surgsteer_cli.session import Session
+
+MAX_TOKENS = 24
+QUESTIONS = {
+    "ko": (
+        "한국의 긴급 전화번호는?",
+        "한국의 수도는 어디인가요?",
+        "한국 사람들은 아침에 무엇을 먹나요?",
+    ),
+    "es": (
+        "¿Cuál es el número de emergencias?",
+        "¿Cuál es la capital del país?",
+        "¿Qué se come en Navidad?",
+    ),
+}
+CASES = [(lang, question) for lang, questions in QUESTIONS.items() for question in questions]
+END_OF_TEXT = " [end of text]"  # llama-completion's note when the model ends its text
+
+
+@pytest.fixture(scope="session")
+def llama_completion() -> Path:
+    """Stock ``llama-completion``, built once into the cache (skips only without the tools)."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"cannot build stock llama.cpp: {' and '.join(missing)} not found on PATH")
+    return build() / "llama-completion"
+
+
+def stock_continuation(binary: Path, model: Path, prompt: str, *control: str) -> str:
+    """The greedy continuation of ``prompt`` by stock llama.cpp, with surgsteer's context,
+    batch and attention settings (``control``: extra control-vector flags)."""
+    done = subprocess.run(
+        [
+            str(binary),
+            "--model",
+            str(model),
+            *control,
+            "--prompt",
+            prompt,
+            "--n-predict",
+            str(MAX_TOKENS),
+            "--temp",
+            "0",
+            "--seed",
+            "0",
+            "--ctx-size",
+            "2048",
+            "--batch-size",
+            "512",
+            "--ubatch-size",
+            "512",
+            "--flash-attn",
+            "off",
+            "--threads",
+            str(available_cpus()),
+            "--no-conversation",
+            "--no-display-prompt",
+        ],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = done.stdout.rstrip("\n")
+    return text.removesuffix(END_OF_TEXT)
+
+
+def surgsteer_continuation(session: Session, question: str, language: str | None) -> str:
+    """surgsteer's greedy continuation under ``ask``'s steering (None: unsteered), no stops."""
+    steering = session.steering(question, language=language, steer=language is not None)
+    session.engine.set_control(steering.buffer)
+    return "".join(session.engine.generate(qa_prompt(question), max_tokens=MAX_TOKENS))
+
+
+def answer_of(continuation: str) -> str:
+    """What ``ask`` prints for a base model's continuation: up to the first stop, stripped."""
+    cuts = [continuation.find(stop) for stop in STOP_BASE if stop in continuation]
+    return continuation[: min(cuts, default=len(continuation))].strip()
+
+
+def ask(model: Path, question: str, *options: str) -> str:
+    result = CliRunner().invoke(
+        main,
+        [
+            "ask",
+            "--model",
+            str(model),
+            "--json",
+            "--max-tokens",
+            str(MAX_TOKENS),
+            *options,
+            question,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["answer"]
+
+
+def export(model: Path, out: Path, *options: str) -> Path:
+    result = CliRunner().invoke(
+        main, ["vectors", "export", "--model", str(model), "--out", str(out), *options]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def session(cached_engine: Engine) -> Session:
+    """The shared default-model engine with the profiles ``ask`` finds for it."""
+    return Session(cached_engine, discover(cached_engine.spec))
+
+
+def test_stock_llama_cpp_with_the_export_answers_token_for_token_like_ask(
+    llama_completion: Path, session: Session, model_path: Path, tmp_path: Path
+) -> None:
+    files = {
+        lang: export(model_path, tmp_path / f"{lang}.gguf", "--lang", lang) for lang in QUESTIONS
+    }
+    changed = []
+    for lang, question in CASES:
+        prompt = str(qa_prompt(question))
+        ours = surgsteer_continuation(session, question, lang)
+        ours_plain = surgsteer_continuation(session, question, None)
+        stock = stock_continuation(
+            llama_completion, model_path, prompt, "--control-vector", str(files[lang])
+        )
+        stock_plain = stock_continuation(llama_completion, model_path, prompt)
+        assert stock == ours, (lang, question)
+        assert stock_plain == ours_plain, (lang, question)
+        assert answer_of(stock) == ask(model_path, question, "--lang", lang)
+        if ours != ours_plain:
+            changed.append(question)
+            assert stock != stock_plain
+    assert len(changed) >= len(QUESTIONS), f"steering changed too few answers: {changed}"
+
+
+def test_scales_given_to_export_are_baked_like_asks(
+    llama_completion: Path, model_path: Path, tmp_path: Path, cached_engine: Engine
+) -> None:
+    scales = ("--en-scale", "0.02", "--loc-scale", "0.005")
+    path = export(model_path, tmp_path / "ko.gguf", "--lang", "ko", *scales)
+    question = QUESTIONS["ko"][0]
+    stock = stock_continuation(
+        llama_completion, model_path, str(qa_prompt(question)), "--control-vector", str(path)
+    )
+    assert answer_of(stock) == ask(model_path, question, "--lang", "ko", *scales)
