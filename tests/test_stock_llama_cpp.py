@@ -20,12 +20,13 @@ from click.testing import CliRunner
 
 from benchmarks.stock_llama_cpp import build, missing_tools
 from surgsteer_cli.cli import main
-from surgsteer_cli.engine import Engine, available_cpus
+from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import discover
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt
 from surgsteer_cli.session import Session
 
 MAX_TOKENS = 24
+THREADS = 1  # everywhere: greedy tokens do not depend on it; spinning threads crawl when busy
 QUESTIONS = {
     "ko": (
         "한국의 긴급 전화번호는?",
@@ -39,7 +40,8 @@ QUESTIONS = {
     ),
 }
 CASES = [(lang, question) for lang, questions in QUESTIONS.items() for question in questions]
-END_OF_TEXT = " [end of text]"  # llama-completion's note when the model ends its text
+END_OF_TEXT = " [end of text]\n"  # llama-completion's note when the model ends its text
+OUTPUT_END = "\n\n"  # what llama-completion prints after the generated text
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +55,7 @@ def llama_completion() -> Path:
 
 def stock_continuation(binary: Path, model: Path, prompt: str, *control: str) -> str:
     """The greedy continuation of ``prompt`` by stock llama.cpp, with surgsteer's context,
-    batch and attention settings (``control``: extra control-vector flags)."""
+    batch, attention and thread settings (``control``: extra control-vector flags)."""
     done = subprocess.run(
         [
             str(binary),
@@ -77,7 +79,7 @@ def stock_continuation(binary: Path, model: Path, prompt: str, *control: str) ->
             "--flash-attn",
             "off",
             "--threads",
-            str(available_cpus()),
+            str(THREADS),
             "--no-conversation",
             "--no-display-prompt",
         ],
@@ -88,8 +90,8 @@ def stock_continuation(binary: Path, model: Path, prompt: str, *control: str) ->
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    text = done.stdout.rstrip("\n")
-    return text.removesuffix(END_OF_TEXT)
+    assert done.stdout.endswith(OUTPUT_END), done.stdout
+    return done.stdout.removesuffix(OUTPUT_END).removesuffix(END_OF_TEXT)
 
 
 def surgsteer_continuation(session: Session, question: str, language: str | None) -> str:
@@ -106,12 +108,15 @@ def answer_of(continuation: str) -> str:
 
 
 def ask(model: Path, question: str, *options: str) -> str:
+    """The answer of ``surgsteer ask`` (one thread, like the stock runs)."""
     result = CliRunner().invoke(
         main,
         [
             "ask",
             "--model",
             str(model),
+            "--threads",
+            str(THREADS),
             "--json",
             "--max-tokens",
             str(MAX_TOKENS),
@@ -132,9 +137,10 @@ def export(model: Path, out: Path, *options: str) -> Path:
 
 
 @pytest.fixture
-def session(cached_engine: Engine) -> Session:
-    """The shared default-model engine with the profiles ``ask`` finds for it."""
-    return Session(cached_engine, discover(cached_engine.spec))
+def session(model_path: Path) -> Session:
+    """The default model on one thread with the profiles ``ask`` finds for it."""
+    engine = Engine(model_path, n_threads=THREADS)
+    return Session(engine, discover(engine.spec))
 
 
 def test_stock_llama_cpp_with_the_export_answers_token_for_token_like_ask(
@@ -162,7 +168,7 @@ def test_stock_llama_cpp_with_the_export_answers_token_for_token_like_ask(
 
 
 def test_scales_given_to_export_are_baked_like_asks(
-    llama_completion: Path, model_path: Path, tmp_path: Path, cached_engine: Engine
+    llama_completion: Path, model_path: Path, tmp_path: Path
 ) -> None:
     scales = ("--en-scale", "0.02", "--loc-scale", "0.005")
     path = export(model_path, tmp_path / "ko.gguf", "--lang", "ko", *scales)

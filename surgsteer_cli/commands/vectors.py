@@ -87,7 +87,8 @@ def inspect(file: Path, as_json: bool) -> None:
         return
     tags = Table("tag", "value", title=escape(printable(str(file))), title_justify="left")
     for key, value in report["tags"].items():
-        tags.add_row(escape(printable(key)), escape(printable(str(value))))
+        text = f"{value:.7g}" if isinstance(value, float) else str(value)  # float32 tags
+        tags.add_row(escape(printable(key)), escape(printable(text)))
     out.print(tags)
     if report["kind"] == vector_file.EXPORT_KIND:
         _print_export(report)
