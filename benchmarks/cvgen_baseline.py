@@ -30,20 +30,22 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.stock_llama_cpp import build, pinned_version
 from convert.contrasts import LANGUAGES, Contrast, en_contrast, load_extraction_data, loc_contrast
 from surgsteer_cli import vector_file
 from surgsteer_cli.engine import available_cpus
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata, resolve_model
 from surgsteer_cli.paths import resource_dir
+from surgsteer_cli.stock_llama import build, pinned_version
 from surgsteer_cli.vector_file import SteeringVector
 
 METHODS = ("pca", "mean")
 SHIPPED = resource_dir("vectors") / "gemma3-270m"
 
 
-def generate(model: Path, contrast: Contrast, method: str, work: Path) -> dict[int, np.ndarray]:
+def generate(
+    model: Path, contrast: Contrast, method: str, work: Path, threads: int
+) -> dict[int, np.ndarray]:
     """Run the stock generator on ``contrast``; return its directions by its own numbering."""
     work.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -64,7 +66,7 @@ def generate(model: Path, contrast: Contrast, method: str, work: Path) -> dict[i
         "--ctx-size",
         "512",
         "--threads",
-        str(available_cpus()),
+        str(threads),
         "--output",
         str(out),
     ]
@@ -129,6 +131,7 @@ def main() -> None:
     parser.add_argument("--model", help="GGUF model [the embedded Gemma 3 270M]")
     parser.add_argument("--shipped", type=Path, default=SHIPPED, help=f"its vectors [{SHIPPED}]")
     parser.add_argument("--out", type=Path, default=Path("runs/cvgen"), help="output folder")
+    parser.add_argument("--threads", type=int, default=available_cpus(), help="CPU threads")
     parser.add_argument("--check", action="store_true", help="print the block-shift check")
     args = parser.parse_args()
     languages = args.lang.split(",")
@@ -145,7 +148,9 @@ def main() -> None:
             shipped.check_compatible(spec)
             work = args.out / "raw" / f"{lang}.{role}"
             started = time.perf_counter()
-            raw = {method: generate(model, contrast, method, work) for method in METHODS}
+            raw = {
+                method: generate(model, contrast, method, work, args.threads) for method in METHODS
+            }
             seconds = time.perf_counter() - started
             for method in METHODS:
                 toward = raw["mean"] if method == "pca" else None

@@ -2,11 +2,12 @@
 ``surgsteer vectors export`` exactly as ``surgsteer ask --lang L`` steers.
 
 ``llama-completion`` is built from the llama.cpp that the installed llama-cpp-python's sdist
-vendors (``benchmarks/stock_llama_cpp.py``; cached, about 15 minutes on two cores the first
+vendors (``surgsteer_cli/stock_llama.py``; cached, about 15 minutes on two cores the first
 time). Greedy decoding on the default test model: for every question the stock tool's
 continuation with the exported file is the same text as surgsteer's (the same tokens), its
 unsteered continuation is surgsteer's unsteered one, and the answers that steering changes in
-surgsteer change in llama.cpp too.
+surgsteer change in llama.cpp too. Last, the conversion of the stock ``llama-cvector-generator``'s
+output into surgsteer's format (``benchmarks/cvgen_baseline.py``) on made-up directions.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmarks.stock_llama_cpp import build, missing_tools
 from surgsteer_cli.cli import main
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import discover
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt
 from surgsteer_cli.session import Session
+from surgsteer_cli.stock_llama import build, missing_tools
 
 MAX_TOKENS = 24
 THREADS = 1  # everywhere: greedy tokens do not depend on it; spinning threads crawl when busy
@@ -177,3 +179,21 @@ def test_scales_given_to_export_are_baked_like_asks(
         llama_completion, model_path, str(qa_prompt(question)), "--control-vector", str(path)
     )
     assert answer_of(stock) == ask(model_path, question, "--lang", "ko", *scales)
+
+
+def test_cvgen_conversion_moves_block_n_plus_1_to_n_keeps_norms_and_orients_pca(
+    make_vector,
+) -> None:
+    from benchmarks.cvgen_baseline import convert
+
+    shipped = make_vector("en", "ko", range(1, 18), norm=7.0, scale=0.01, band=(5, 10))
+    rng = np.random.default_rng(0)
+    raw = {n: rng.standard_normal(shipped.model.n_embd).astype(np.float32) for n in range(1, 18)}
+    toward = {n: -direction for n, direction in raw.items()}  # every PCA axis points away
+    for method, orient, sign in (("mean", None, 1), ("pca", toward, -1)):
+        vector = convert(raw, shipped, method, orient)
+        assert vector.layers == list(range(1, 17))  # the generator has no block 17
+        assert (vector.band, vector.default_scale) == ((5, 10), 0.01)
+        for block in vector.layers:
+            unit = raw[block + 1] / np.linalg.norm(raw[block + 1])
+            np.testing.assert_allclose(vector.directions[block], sign * 7.0 * unit, rtol=1e-5)
