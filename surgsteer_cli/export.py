@@ -25,7 +25,7 @@ EXPORT_CONFIGS = tuple(config for config in CONFIGS if config != "none")
 def bake(profile: Profile, spec: ModelSpec, setting: Setting) -> ExportedVector:
     """The exported vector of ``profile`` under ``setting``: the rows of the control buffer
     that ``setting`` gives, as sparse ``direction.N``."""
-    parts = [(vector, scale, layers) for vector, scale, layers in setting.parts(profile) if scale]
+    parts = [part for part in setting.parts(profile, spec) if part[1]]
     if not parts:
         raise SurgsteerError(f"nothing to export: every scale of {setting.name} is 0")
     buffer = control_buffer(spec, parts)

@@ -9,9 +9,10 @@ stock llama.cpp (``--control-vector``):
   decoder block whose *output* it is added to (Hugging Face ``hidden_states[N + 1]``). Block 0
   cannot be steered by llama.cpp, so ``direction.0`` is refused;
 - ``surgsteer.*`` tags: role, language, default_scale, band_start/band_end (the blocks applied
-  by default, inclusive; a file may carry directions outside its band for experiments, and stock
-  llama.cpp users pass ``--control-vector-layer-range START END``), model.{architecture,n_layer,
-  n_embd,fingerprint}, method, normalization, version.
+  by default, inclusive; a file may carry directions outside its band for experiments, and
+  stock llama.cpp ignores band and scale: see below), model.{architecture,n_layer,
+  n_embd,fingerprint}, method, normalization, version, and optionally scale_check (how the
+  default scale was checked on held-out text at extraction).
 
 ``surgsteer vectors export`` writes a second kind of file (``surgsteer.kind = "llama.cpp"``,
 an ``ExportedVector``): one language's steering baked for stock llama.cpp, ``direction.N`` =
@@ -62,6 +63,7 @@ class SteeringVector:
     method: str = ""
     normalization: str = ""
     version: str = __version__
+    scale_check: str = ""
     warnings: list[str] = field(default_factory=list, compare=False)
 
     @property
@@ -205,6 +207,8 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
         writer.add_string("surgsteer.method", vector.method)
         writer.add_string("surgsteer.normalization", vector.normalization)
         writer.add_string("surgsteer.version", vector.version)
+        if vector.scale_check:
+            writer.add_string("surgsteer.scale_check", vector.scale_check)
 
     return _write_file(path, vector.model, vector.directions, tags)
 
@@ -361,6 +365,7 @@ def _parse(fields: dict[str, object], directions: dict[int, np.ndarray]) -> Stee
         method=_optional(fields, "surgsteer.method", str, "", None),
         normalization=_optional(fields, "surgsteer.normalization", str, "", None),
         version=_optional(fields, "surgsteer.version", str, "", warnings),
+        scale_check=_optional(fields, "surgsteer.scale_check", str, "", None),
         warnings=warnings,
     )
 

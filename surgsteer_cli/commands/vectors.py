@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from surgsteer_cli import inspection, vector_file
+from surgsteer_cli.commands.options import model_option
 from surgsteer_cli.console import info, out, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
@@ -94,15 +95,25 @@ def inspect(file: Path, as_json: bool) -> None:
         _print_export(report)
         return
     sibling = report["sibling"]
-    columns = ["block", "norm", "in band"] + (["cos(EN, LOC)"] if sibling else [])
+    top = f"top-{inspection.TOP_K} share"
+    columns = ["block", "norm", top, "in band"] + (["cos(EN, LOC)"] if sibling else [])
     layers = Table(*columns)
+    dominated = [
+        row["block"] for row in report["layers"] if row["top3_share"] > inspection.DOMINATED
+    ]
     for row in report["layers"]:
-        cells = [str(row["block"]), f"{row['norm']:.4g}", "yes" if row["in_band"] else ""]
+        share = f"{row['top3_share']:.0%}"
+        cells = [str(row["block"]), f"{row['norm']:.4g}", share, "yes" if row["in_band"] else ""]
         if sibling:
             cos = row["cos_other_role"]
             cells.append("-" if cos is None else f"{cos:+.3f}")
         layers.add_row(*cells)
     out.print(layers)
+    if dominated:
+        warn(
+            f"blocks {layer_ranges(dominated)}: over {inspection.DOMINATED:.0%} of the direction "
+            f"is in {inspection.TOP_K} coordinates (massive activations?)"
+        )
     if sibling:
         info(f"cos(EN, LOC) against {escape(printable(sibling))}")
     for message in report["warnings"]:
@@ -126,13 +137,7 @@ def printable(text: str) -> str:
 
 @vectors.command("export")
 @click.option("--lang", required=True, metavar="CODE", help="Language of the profile (ISO 639-1).")
-@click.option(
-    "--model",
-    envvar="SURGSTEER_MODEL",
-    show_envvar=True,
-    metavar="PATH.gguf",
-    help="GGUF model the vectors are for [default: the embedded Gemma 3 270M].",
-)
+@model_option()
 @click.option(
     "--vectors",
     "vector_dirs",
