@@ -40,6 +40,7 @@ from surgsteer_cli.stock_llama import build, pinned_version
 from surgsteer_cli.vector_file import SteeringVector
 
 METHODS = ("pca", "mean")
+MODEL = "gemma3-270m"  # the shipped vectors below are its
 SHIPPED = resource_dir("vectors") / "gemma3-270m"
 
 
@@ -128,7 +129,7 @@ def shift_check(raw: dict[int, np.ndarray], shipped: SteeringVector) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lang", default=",".join(LANGUAGES), help="languages [all eight]")
-    parser.add_argument("--model", help="GGUF model [the embedded Gemma 3 270M]")
+    parser.add_argument("--model", default=MODEL, help=f"model name or GGUF file [{MODEL}]")
     parser.add_argument("--shipped", type=Path, default=SHIPPED, help=f"its vectors [{SHIPPED}]")
     parser.add_argument("--out", type=Path, default=Path("runs/cvgen"), help="output folder")
     parser.add_argument("--threads", type=int, default=available_cpus(), help="CPU threads")

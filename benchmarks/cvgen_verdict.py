@@ -21,6 +21,7 @@ from benchmarks.plane_verdict import load, paired  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 
 SETS = ("surgsteer", "cvgen-pca", "cvgen-mean")
+MODEL = "gemma3-270m"
 AXES = ("transfer", "localization")
 
 
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--vectors", type=Path, default=Path("runs/cvgen"))
     parser.add_argument("--lang", default="ko,es")
     parser.add_argument("--limit", type=int, default=30, help="items per language and axis")
-    parser.add_argument("--model", help="GGUF model [the embedded Gemma 3 270M]")
+    parser.add_argument("--model", default=MODEL, help=f"model name or GGUF file [{MODEL}]")
     args = parser.parse_args()
     model = resolve_model(args.model)
     cells = {
