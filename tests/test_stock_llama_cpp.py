@@ -2,8 +2,8 @@
 ``surgsteer vectors export`` exactly as ``surgsteer ask --lang L`` steers.
 
 ``llama-completion`` is built from the llama.cpp that the installed llama-cpp-python's sdist
-vendors (``surgsteer_cli/stock_llama.py``; cached, about 15 minutes on two cores the first
-time). Greedy decoding on the default test model: for every question the stock tool's
+vendors (``surgsteer_cli/stock_llama.py``; cached; the first build took 9 minutes on two busy cores
+here). Greedy decoding on the default test model: for every question the stock tool's
 continuation with the exported file is the same text as surgsteer's (the same tokens), its
 unsteered continuation is surgsteer's unsteered one, and the answers that steering changes in
 surgsteer change in llama.cpp too. Last, the conversion of the stock ``llama-cvector-generator``'s
