@@ -10,8 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from surgsteer_cli import vector_file
+from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
-from surgsteer_cli.vector_file import SteeringVector
+from surgsteer_cli.vector_file import ExportedVector, SteeringVector
+
+LLAMA_CPP_USAGE = "--control-vector FILE (strength 1, no --control-vector-layer-range)"
 
 TOP_K = 3
 DOMINATED = 0.5
@@ -23,7 +26,7 @@ class Listing:
     """One ``.gguf`` file found: its vector, or why it could not be read."""
 
     path: Path
-    vector: SteeringVector | None
+    vector: SteeringVector | ExportedVector | None
     error: str | None = None
 
 
@@ -33,17 +36,39 @@ def list_vectors(dirs: Iterable[Path]) -> list[Listing]:
 
 
 def summary(listing: Listing) -> dict[str, object]:
-    """The ``vectors ls`` fields of a readable file, JSON-ready."""
+    """The ``vectors ls`` fields of a readable file, JSON-ready. An exported file has no
+    single role, band or scale: ``role`` joins its roles and ``scales`` gives each one's."""
     vector = listing.vector
-    return {
+    record: dict[str, object] = {
         "file": str(listing.path),
         "model": dataclasses.asdict(vector.model),
         "language": vector.language,
+    }
+    if isinstance(vector, ExportedVector):
+        return record | {
+            "kind": vector_file.EXPORT_KIND,
+            "config": vector.config,
+            "role": "+".join(part.role for part in vector.parts),
+            "layers": vector.layers,
+            "band": None,
+            "scale": None,
+            "scales": {part.role: part.scale for part in vector.parts},
+        }
+    return record | {
         "role": vector.role,
         "layers": vector.layers,
         "band": list(vector.band) if vector.band else None,
         "scale": vector.default_scale,
     }
+
+
+def baked_text(vector: ExportedVector) -> str:
+    """Like ``ko surgical: EN x0.01 @ blocks 5-10 + LOC x0.01 @ blocks 14-16``."""
+    roles = " + ".join(
+        f"{part.role.upper()} x{part.scale:g} @ blocks {layer_ranges(part.blocks)}"
+        for part in vector.parts
+    )
+    return f"{vector.language} {vector.config}: {roles}"
 
 
 def tags(path: Path) -> dict[str, object]:
@@ -64,7 +89,7 @@ def sibling(path: Path, vector: SteeringVector) -> tuple[Path, SteeringVector] |
     for listing in _read_all(sorted(path.parent.glob("*.gguf"))):
         other = listing.vector
         if (
-            other is not None
+            isinstance(other, SteeringVector)
             and other.role == other_role
             and other.language == vector.language
             and other.model == vector.model
@@ -75,8 +100,11 @@ def sibling(path: Path, vector: SteeringVector) -> tuple[Path, SteeringVector] |
 
 def inspect(path: Path) -> dict[str, object]:
     """Tags, band, and per-layer norms of a vector file, plus cos(EN, LOC) per shared layer
-    when the other role's file sits beside it."""
-    vector = vector_file.read(path)
+    when the other role's file sits beside it. For an exported file: what was baked, the
+    roles steering each block, and how llama.cpp loads it."""
+    vector = vector_file.load(path)
+    if isinstance(vector, ExportedVector):
+        return _inspect_export(path, vector)
     found = sibling(path, vector)
     layers = []
     for layer in vector.layers:
@@ -92,11 +120,31 @@ def inspect(path: Path) -> dict[str, object]:
         layers.append(row)
     return {
         "file": str(path),
+        "kind": "profile",
         "tags": tags(path),
         "band": list(vector.band) if vector.band else None,
         "sibling": str(found[0]) if found else None,
         "layers": layers,
         "warnings": vector.warnings,
+    }
+
+
+def _inspect_export(path: Path, vector: ExportedVector) -> dict[str, object]:
+    return {
+        "file": str(path),
+        "kind": vector_file.EXPORT_KIND,
+        "tags": tags(path),
+        "baked": baked_text(vector),
+        "llama_cpp": LLAMA_CPP_USAGE,
+        "layers": [
+            {
+                "block": layer,
+                "norm": float(np.linalg.norm(vector.directions[layer])),
+                "roles": [part.role for part in vector.parts if layer in part.blocks],
+            }
+            for layer in vector.layers
+        ],
+        "warnings": [],
     }
 
 
@@ -112,7 +160,7 @@ def _read_all(paths: Iterable[Path]) -> list[Listing]:
     listings = []
     for path in paths:
         try:
-            listings.append(Listing(path, vector_file.read(path)))
+            listings.append(Listing(path, vector_file.load(path)))
         except VectorFileError as exc:
             listings.append(Listing(path, None, str(exc)))
     return listings

@@ -9,18 +9,27 @@ stock llama.cpp (``--control-vector``):
   decoder block whose *output* it is added to (Hugging Face ``hidden_states[N + 1]``). Block 0
   cannot be steered by llama.cpp, so ``direction.0`` is refused;
 - ``surgsteer.*`` tags: role, language, default_scale, band_start/band_end (the blocks applied
-  by default, inclusive; a file may carry directions outside its band for experiments, and stock
-  llama.cpp users pass ``--control-vector-layer-range START END``), model.{architecture,n_layer,
+  by default, inclusive; a file may carry directions outside its band for experiments, and
+  stock llama.cpp ignores band and scale: see below), model.{architecture,n_layer,
   n_embd,fingerprint}, method, normalization, version, and optionally scale_check (how the
   default scale was checked on held-out text at extraction).
+
+``surgsteer vectors export`` writes a second kind of file (``surgsteer.kind = "llama.cpp"``,
+an ``ExportedVector``): one language's steering baked for stock llama.cpp, ``direction.N`` =
+the sum of scale x direction over the roles that steer block N, present only for steered
+blocks, loaded at strength 1 with no layer range. Its tags record what was baked:
+``surgsteer.config``, ``surgsteer.<role>.{scale,blocks,method}`` per role, language, model
+and version. The runtime does not load it as a profile.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,11 +39,15 @@ from surgsteer_cli.gguf_check import check_layout
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.paths import atomic_output
 
+if TYPE_CHECKING:
+    import gguf
+
 ROLES = ("en", "loc")
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_NORM = 1e6
 _DIRECTION = re.compile(r"direction\.([0-9]+)")
 _LANGUAGE = re.compile(r"[a-z]{2}")
+EXPORT_KIND = "llama.cpp"
 
 
 @dataclass
@@ -77,6 +90,34 @@ class SteeringVector:
                 )
 
 
+@dataclass(frozen=True)
+class BakedPart:
+    """One role baked into an exported file: ``scale`` x its direction at ``blocks``."""
+
+    role: str
+    scale: float
+    blocks: tuple[int, ...]
+    method: str = ""
+
+
+@dataclass
+class ExportedVector:
+    """One language's steering baked for stock llama.cpp: ``directions[N]`` is the sum over
+    ``parts`` of scale x direction at block N, so llama.cpp applies it at strength 1."""
+
+    language: str
+    model: ModelSpec
+    config: str
+    parts: list[BakedPart]
+    directions: dict[int, np.ndarray]
+    version: str = __version__
+
+    @property
+    def layers(self) -> list[int]:
+        """Block indices that have a direction, ascending."""
+        return sorted(self.directions)
+
+
 def validate(vector: SteeringVector) -> None:
     """Raise VectorFileError unless the vector is internally consistent and safe to apply."""
     if vector.role not in ROLES:
@@ -88,10 +129,7 @@ def validate(vector: SteeringVector) -> None:
     if not vector.directions:
         raise VectorFileError("the vector has no direction.N tensors")
     spec = vector.model
-    if spec.n_layer < 2 or spec.n_embd < 1:
-        raise VectorFileError(
-            f"implausible model shape: n_layer={spec.n_layer}, n_embd={spec.n_embd}"
-        )
+    _check_shape(spec)
     if vector.band is not None:
         start, end = vector.band
         if not 1 <= start <= end < spec.n_layer:
@@ -99,54 +137,117 @@ def validate(vector: SteeringVector) -> None:
         if not any(start <= layer <= end for layer in vector.directions):
             raise VectorFileError(f"band {start}-{end} contains no direction")
     for layer, direction in vector.directions.items():
-        if not 1 <= layer < spec.n_layer:
-            raise VectorFileError(
-                f"direction.{layer} is outside blocks 1..{spec.n_layer - 1} of a "
-                f"{spec.n_layer}-layer model (llama.cpp cannot steer block 0)"
-            )
-        if direction.shape != (spec.n_embd,):
-            raise VectorFileError(
-                f"direction.{layer} has shape {direction.shape}, expected ({spec.n_embd},)"
-            )
-        if not np.all(np.isfinite(direction)):
-            raise VectorFileError(f"direction.{layer} contains NaN or Inf")
-        norm = float(np.linalg.norm(direction.astype(np.float64)))
-        if norm > MAX_NORM:
-            raise VectorFileError(f"direction.{layer} has an absurd norm (> {MAX_NORM:g})")
+        norm = _check_direction(spec, layer, direction)
         if abs(vector.default_scale) * norm > MAX_NORM:
             raise VectorFileError(
                 f"default_scale {vector.default_scale:g} gives direction.{layer} an absurd norm"
             )
 
 
+def validate_export(vector: ExportedVector) -> None:
+    """Raise VectorFileError unless an exported vector is consistent and safe to apply."""
+    if not _LANGUAGE.fullmatch(vector.language):
+        raise VectorFileError(f"language must be an ISO 639-1 code, not {vector.language[:20]!r}")
+    _check_shape(vector.model)
+    roles = [part.role for part in vector.parts]
+    if not roles or len(set(roles)) != len(roles) or not set(roles) <= set(ROLES):
+        raise VectorFileError(f"baked roles must be distinct ones of {', '.join(ROLES)}")
+    steered = {block for part in vector.parts for block in part.blocks}
+    for part in vector.parts:
+        if not math.isfinite(part.scale):
+            raise VectorFileError(f"the {part.role} scale is not a finite number")
+        if not all(1 <= block < vector.model.n_layer for block in part.blocks):
+            raise VectorFileError(f"the {part.role} blocks are outside the model")
+    if not vector.directions:
+        raise VectorFileError("the vector has no direction.N tensors")
+    for layer, direction in vector.directions.items():
+        if layer not in steered:
+            raise VectorFileError(f"direction.{layer} is at a block no baked role steers")
+        _check_direction(vector.model, layer, direction)
+
+
+def _check_shape(spec: ModelSpec) -> None:
+    if spec.n_layer < 2 or spec.n_embd < 1:
+        raise VectorFileError(
+            f"implausible model shape: n_layer={spec.n_layer}, n_embd={spec.n_embd}"
+        )
+
+
+def _check_direction(spec: ModelSpec, layer: int, direction: np.ndarray) -> float:
+    """Raise VectorFileError unless ``direction.layer`` fits ``spec``; return its norm."""
+    if not 1 <= layer < spec.n_layer:
+        raise VectorFileError(
+            f"direction.{layer} is outside blocks 1..{spec.n_layer - 1} of a "
+            f"{spec.n_layer}-layer model (llama.cpp cannot steer block 0)"
+        )
+    if direction.shape != (spec.n_embd,):
+        raise VectorFileError(
+            f"direction.{layer} has shape {direction.shape}, expected ({spec.n_embd},)"
+        )
+    if not np.all(np.isfinite(direction)):
+        raise VectorFileError(f"direction.{layer} contains NaN or Inf")
+    norm = float(np.linalg.norm(direction.astype(np.float64)))
+    if norm > MAX_NORM:
+        raise VectorFileError(f"direction.{layer} has an absurd norm (> {MAX_NORM:g})")
+    return norm
+
+
 def write(vector: SteeringVector, path: str | Path) -> Path:
     """Validate and write ``vector`` atomically (temp file + rename); return the path."""
-    import gguf
-
     validate(vector)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as partial:
-        writer = gguf.GGUFWriter(partial, arch="controlvector")
-        writer.add_string("controlvector.model_hint", vector.model.architecture)
-        writer.add_int32("controlvector.layer_count", len(vector.directions))
+
+    def tags(writer: gguf.GGUFWriter) -> None:
         writer.add_string("surgsteer.role", vector.role)
         writer.add_string("surgsteer.language", vector.language)
         writer.add_float32("surgsteer.default_scale", float(vector.default_scale))
         if vector.band is not None:
             writer.add_uint32("surgsteer.band_start", vector.band[0])
             writer.add_uint32("surgsteer.band_end", vector.band[1])
-        writer.add_string("surgsteer.model.architecture", vector.model.architecture)
-        writer.add_uint32("surgsteer.model.n_layer", vector.model.n_layer)
-        writer.add_uint32("surgsteer.model.n_embd", vector.model.n_embd)
-        writer.add_string("surgsteer.model.fingerprint", vector.model.fingerprint)
+        _add_model(writer, vector.model)
         writer.add_string("surgsteer.method", vector.method)
         writer.add_string("surgsteer.normalization", vector.normalization)
         writer.add_string("surgsteer.version", vector.version)
         if vector.scale_check:
             writer.add_string("surgsteer.scale_check", vector.scale_check)
-        for layer in vector.layers:
-            data = np.ascontiguousarray(vector.directions[layer], dtype=np.float32)
+
+    return _write_file(path, vector.model, vector.directions, tags)
+
+
+def write_export(vector: ExportedVector, path: str | Path) -> Path:
+    """Validate and write an exported vector atomically; return the path."""
+    validate_export(vector)
+
+    def tags(writer: gguf.GGUFWriter) -> None:
+        writer.add_string("surgsteer.kind", EXPORT_KIND)
+        writer.add_string("surgsteer.language", vector.language)
+        writer.add_string("surgsteer.config", vector.config)
+        for part in vector.parts:
+            writer.add_float32(f"surgsteer.{part.role}.scale", float(part.scale))
+            writer.add_array(f"surgsteer.{part.role}.blocks", list(part.blocks))
+            writer.add_string(f"surgsteer.{part.role}.method", part.method)
+        _add_model(writer, vector.model)
+        writer.add_string("surgsteer.version", vector.version)
+
+    return _write_file(path, vector.model, vector.directions, tags)
+
+
+def _write_file(
+    path: str | Path,
+    model: ModelSpec,
+    directions: dict[int, np.ndarray],
+    tags: Callable[[gguf.GGUFWriter], None],
+) -> Path:
+    import gguf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as partial:
+        writer = gguf.GGUFWriter(partial, arch="controlvector")
+        writer.add_string("controlvector.model_hint", model.architecture)
+        writer.add_int32("controlvector.layer_count", len(directions))
+        tags(writer)
+        for layer in sorted(directions):
+            data = np.ascontiguousarray(directions[layer], dtype=np.float32)
             writer.add_tensor(f"direction.{layer}", data)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
@@ -155,8 +256,27 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
     return path
 
 
+def _add_model(writer: gguf.GGUFWriter, model: ModelSpec) -> None:
+    writer.add_string("surgsteer.model.architecture", model.architecture)
+    writer.add_uint32("surgsteer.model.n_layer", model.n_layer)
+    writer.add_uint32("surgsteer.model.n_embd", model.n_embd)
+    writer.add_string("surgsteer.model.fingerprint", model.fingerprint)
+
+
 def read(path: str | Path) -> SteeringVector:
-    """Read and validate a steering-vector file; every defect becomes a VectorFileError."""
+    """Read and validate a profile vector file; every defect becomes a VectorFileError."""
+    vector = load(path)
+    if isinstance(vector, ExportedVector):
+        raise VectorFileError(
+            f"{path}: baked for stock llama.cpp by `surgsteer vectors export`, not a profile "
+            "vector (`surgsteer vectors inspect` shows what it holds)"
+        )
+    return vector
+
+
+def load(path: str | Path) -> SteeringVector | ExportedVector:
+    """Read and validate a vector file of either kind; every defect becomes a
+    VectorFileError."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -171,14 +291,23 @@ def read(path: str | Path) -> SteeringVector:
             raise VectorFileError(f"{path}: not a GGUF file (bad magic)")
     try:
         check_layout(path)
-        vector = _parse(path)
+        fields, directions = _open(path)
+        kind = _optional(fields, "surgsteer.kind", str, "", None)
+        if kind == EXPORT_KIND:
+            exported = _parse_export(fields, directions)
+            validate_export(exported)
+            return exported
+        if kind:
+            raise VectorFileError(f"unknown surgsteer.kind {kind[:20]!r}")
+        vector = _parse(fields, directions)
         validate(vector)
+        return vector
     except VectorFileError as exc:
         raise VectorFileError(f"{path}: {exc}") from None
-    return vector
 
 
-def _parse(path: Path) -> SteeringVector:
+def _open(path: Path) -> tuple[dict[str, object], dict[int, np.ndarray]]:
+    """The key/values and the ``direction.N`` tensors of a control-vector file."""
     import gguf
 
     try:
@@ -192,13 +321,6 @@ def _parse(path: Path) -> SteeringVector:
 
     if fields.get("general.architecture") != "controlvector":
         raise VectorFileError("general.architecture is not 'controlvector'")
-    warnings: list[str] = []
-    spec = ModelSpec(
-        architecture=_require(fields, "surgsteer.model.architecture", str),
-        n_layer=_require(fields, "surgsteer.model.n_layer", int),
-        n_embd=_require(fields, "surgsteer.model.n_embd", int),
-        fingerprint=_require(fields, "surgsteer.model.fingerprint", str),
-    )
     directions: dict[int, np.ndarray] = {}
     for tensor in tensors:
         match = _DIRECTION.fullmatch(tensor.name)
@@ -212,8 +334,21 @@ def _parse(path: Path) -> SteeringVector:
         if len(tensor.shape) != 1:
             raise VectorFileError(f"direction.{layer} is not 1-D")
         directions[layer] = np.array(tensor.data, dtype=np.float32).reshape(-1)
+    return fields, directions
+
+
+def _model(fields: dict[str, object]) -> ModelSpec:
+    return ModelSpec(
+        architecture=_require(fields, "surgsteer.model.architecture", str),
+        n_layer=_require(fields, "surgsteer.model.n_layer", int),
+        n_embd=_require(fields, "surgsteer.model.n_embd", int),
+        fingerprint=_require(fields, "surgsteer.model.fingerprint", str),
+    )
+
+
+def _parse(fields: dict[str, object], directions: dict[int, np.ndarray]) -> SteeringVector:
+    warnings: list[str] = []
     default_scale = _optional(fields, "surgsteer.default_scale", float, 1.0, warnings)
-    default_scale = float(f"{default_scale:.7g}")  # stored as float32: 0.01 reads as 0.01
     band = None
     if "surgsteer.band_start" in fields or "surgsteer.band_end" in fields:
         band = (
@@ -223,9 +358,9 @@ def _parse(path: Path) -> SteeringVector:
     return SteeringVector(
         role=_require(fields, "surgsteer.role", str),
         language=_require(fields, "surgsteer.language", str),
-        model=spec,
+        model=_model(fields),
         directions=directions,
-        default_scale=default_scale,
+        default_scale=_float32(default_scale),
         band=band,
         method=_optional(fields, "surgsteer.method", str, "", None),
         normalization=_optional(fields, "surgsteer.normalization", str, "", None),
@@ -233,6 +368,32 @@ def _parse(path: Path) -> SteeringVector:
         scale_check=_optional(fields, "surgsteer.scale_check", str, "", None),
         warnings=warnings,
     )
+
+
+def _parse_export(fields: dict[str, object], directions: dict[int, np.ndarray]) -> ExportedVector:
+    parts = [
+        BakedPart(
+            role=role,
+            scale=_float32(_require(fields, f"surgsteer.{role}.scale", float)),
+            blocks=tuple(_require(fields, f"surgsteer.{role}.blocks", list)),
+            method=_optional(fields, f"surgsteer.{role}.method", str, "", None),
+        )
+        for role in ROLES
+        if f"surgsteer.{role}.scale" in fields
+    ]
+    return ExportedVector(
+        language=_require(fields, "surgsteer.language", str),
+        model=_model(fields),
+        config=_require(fields, "surgsteer.config", str),
+        parts=parts,
+        directions=directions,
+        version=_optional(fields, "surgsteer.version", str, "", None),
+    )
+
+
+def _float32(value: float) -> float:
+    """A float32 tag as the decimal it was written from: 0.01 reads as 0.01."""
+    return float(f"{value:.7g}")
 
 
 def _require(fields: dict[str, object], key: str, kind: type) -> object:
@@ -258,5 +419,7 @@ def _typed(value: object, key: str, kind: type) -> object:
     if kind is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     if kind is str and isinstance(value, str):
+        return value
+    if kind is list and isinstance(value, list) and all(type(item) is int for item in value):
         return value
     raise VectorFileError(f"key {key} has the wrong type (expected {kind.__name__})")

@@ -1,4 +1,5 @@
-"""``surgsteer vectors ls`` and ``vectors inspect`` on vector files written for the test."""
+"""``surgsteer vectors ls``, ``vectors inspect`` and ``vectors export`` on vector files written
+for the test."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from surgsteer_cli import vector_file
+from surgsteer_cli import inspection, vector_file
 from surgsteer_cli.cli import main
+from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.paths import user_vectors_dir
+from surgsteer_cli.profiles import Profile
 
 
 def vectors(*args: str) -> Result:
@@ -134,3 +137,112 @@ def test_inspect_bad_files_is_a_one_line_error(tmp_path: Path, content, message)
     assert result.exit_code == 1
     [line] = result.output.strip().splitlines()
     assert line.startswith(f"Error: {path}: ") and message in line
+
+
+@pytest.fixture
+def exported(ko_pair, model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``vectors export --lang ko`` from ``ko_pair`` alone (no shipped vectors)."""
+    out = tmp_path_factory.mktemp("export") / "ko.llama.gguf"
+    result = export(
+        "--model", str(model_path), "--vectors", str(ko_pair[0].parent), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def export(*args: str, lang: str = "ko") -> Result:
+    return vectors("export", "--lang", lang, *args)
+
+
+@pytest.fixture
+def no_shipped_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURGSTEER_SHIPPED_VECTORS", "")
+
+
+def test_export_holds_asks_buffer_only_on_the_steered_blocks(
+    no_shipped_vectors, ko_pair, exported: Path, loaded_engine
+) -> None:
+    en, loc = (vector_file.read(path) for path in ko_pair)
+    buffer = Profile("ko", en, loc).buffer(loaded_engine.spec)
+    vector = vector_file.load(exported)
+    assert isinstance(vector, vector_file.ExportedVector)
+    assert vector.layers == [5, 6, 7, 10, 11, 12]
+    for block in range(1, loaded_engine.spec.n_layer):
+        expected = buffer[block - 1]
+        assert np.array_equal(vector.directions.get(block, np.zeros_like(expected)), expected)
+    assert vector.config == "surgical" and vector.language == "ko"
+    assert [(part.role, part.scale, part.blocks) for part in vector.parts] == [
+        ("en", 4.0, (5, 6, 7)),
+        ("loc", 2.0, (10, 11, 12)),
+    ]
+    tags = inspection.tags(exported)
+    assert tags["surgsteer.kind"] == "llama.cpp" and tags["surgsteer.en.blocks"] == [5, 6, 7]
+    assert tags["controlvector.layer_count"] == 6
+
+
+def test_export_en_all_at_a_given_scale_uses_every_en_block(
+    no_shipped_vectors, ko_pair, model_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "ko.gguf"
+    options = ("--config", "en-all", "--en-scale", "0.5", "--vectors", str(ko_pair[0]))
+    result = export("--model", str(model_path), *options, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "ko en-all: EN x0.5 @ blocks 4-8" in result.stderr
+    en, vector = vector_file.read(ko_pair[0]), vector_file.load(out)
+    assert vector.layers == [4, 5, 6, 7, 8]
+    for block in vector.layers:
+        assert np.array_equal(vector.directions[block], np.float32(0.5) * en.directions[block])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--lang", "fr"), "Error: no 'fr' profile for"),
+        (("--lang", "ko", "--en-scale", "0", "--loc-scale", "0"), "Error: nothing to export"),
+    ],
+)
+def test_export_errors_are_one_line(
+    no_shipped_vectors, ko_pair, model_path: Path, tmp_path: Path, options, message
+) -> None:
+    out = tmp_path / "out.gguf"
+    result = vectors(
+        "export",
+        "--model",
+        str(model_path),
+        "--vectors",
+        str(ko_pair[0].parent),
+        *options,
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(message)
+    assert not out.exists()
+
+
+def test_inspect_and_ls_explain_an_exported_file(no_shipped_vectors, exported: Path) -> None:
+    report = json.loads(vectors("inspect", "--json", str(exported)).stdout)
+    assert report["kind"] == "llama.cpp"
+    assert report["baked"] == "ko surgical: EN x4 @ blocks 5-7 + LOC x2 @ blocks 10-12"
+    assert "--control-vector FILE (strength 1" in report["llama_cpp"]
+    assert [(row["block"], row["roles"]) for row in report["layers"]] == [
+        (5, ["en"]),
+        (6, ["en"]),
+        (7, ["en"]),
+        (10, ["loc"]),
+        (11, ["loc"]),
+        (12, ["loc"]),
+    ]
+    table = vectors("inspect", str(exported))
+    assert table.exit_code == 0, table.output
+    assert "steered by" in table.stdout and "surgsteer.config" in table.stdout
+    assert "Baked for stock llama.cpp: ko surgical" in table.stderr
+    [record] = json.loads(vectors("ls", "--json", str(exported.parent)).stdout)
+    assert record["role"] == "en+loc" and record["scales"] == {"en": 4.0, "loc": 2.0}
+    assert record["layers"] == [5, 6, 7, 10, 11, 12]
+
+
+def test_an_exported_file_is_not_a_profile_vector(exported: Path) -> None:
+    with pytest.raises(VectorFileError, match="baked for stock llama.cpp"):
+        vector_file.read(exported)

@@ -1,24 +1,31 @@
-"""``surgsteer vectors ls|inspect``: the steering-vector files and what is in them."""
+"""``surgsteer vectors ls|inspect|export``: the steering-vector files, what is in them, and one
+language's steering baked into a file for stock llama.cpp."""
 
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from surgsteer_cli import inspection
+from surgsteer_cli import inspection, vector_file
+from surgsteer_cli.commands.options import model_option
 from surgsteer_cli.console import info, out, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
+from surgsteer_cli.evaluation.settings import Setting
+from surgsteer_cli.export import EXPORT_CONFIGS, export_language
+from surgsteer_cli.inspection import baked_text
+from surgsteer_cli.models import resolve_model
 from surgsteer_cli.profiles import default_dirs
 
 
 @click.group()
 def vectors() -> None:
-    """List and inspect steering-vector files."""
+    """List, inspect and export steering-vector files."""
 
 
 @vectors.command("ls")
@@ -53,15 +60,18 @@ def _table(root: Path, listings: list[inspection.Listing]) -> Table:
     for column in ("model", "language", "role", "layers", "band", "scale", "file"):
         table.add_column(column, overflow="fold")
     for listing in listings:
-        vector = listing.vector
+        record = inspection.summary(listing)
+        model = listing.vector.model
+        band = record["band"]
+        scales = record.get("scales") or {record["role"]: record["scale"]}
         table.add_row(
-            f"{vector.model.architecture} {vector.model.fingerprint[:8]}",
-            vector.language,
-            vector.role,
-            layer_ranges(vector.layers),
-            "-" if vector.band is None else f"{vector.band[0]}-{vector.band[1]}",
-            f"{vector.default_scale:g}",
-            escape(str(listing.path.relative_to(root))),
+            f"{model.architecture} {model.fingerprint[:8]}",
+            record["language"],
+            record["role"],
+            layer_ranges(record["layers"]),
+            "-" if band is None else f"{band[0]}-{band[1]}",
+            " ".join(f"{scale:g}" for scale in scales.values()),
+            escape(printable(str(listing.path.relative_to(root)))),
         )
     return table
 
@@ -76,10 +86,14 @@ def inspect(file: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    tags = Table("tag", "value", title=escape(str(file)), title_justify="left")
+    tags = Table("tag", "value", title=escape(printable(str(file))), title_justify="left")
     for key, value in report["tags"].items():
-        tags.add_row(key, escape(str(value)))
+        text = f"{value:.7g}" if isinstance(value, float) else str(value)  # float32 tags
+        tags.add_row(escape(printable(key)), escape(printable(text)))
     out.print(tags)
+    if report["kind"] == vector_file.EXPORT_KIND:
+        _print_export(report)
+        return
     sibling = report["sibling"]
     top = f"top-{inspection.TOP_K} share"
     columns = ["block", "norm", top, "in band"] + (["cos(EN, LOC)"] if sibling else [])
@@ -101,6 +115,75 @@ def inspect(file: Path, as_json: bool) -> None:
             f"is in {inspection.TOP_K} coordinates (massive activations?)"
         )
     if sibling:
-        info(f"cos(EN, LOC) against {sibling}")
+        info(f"cos(EN, LOC) against {escape(printable(sibling))}")
     for message in report["warnings"]:
-        warn(message)
+        warn(escape(printable(message)))
+
+
+def _print_export(report: dict[str, object]) -> None:
+    layers = Table("block", "norm", "steered by")
+    for row in report["layers"]:
+        layers.add_row(str(row["block"]), f"{row['norm']:.4g}", " + ".join(row["roles"]).upper())
+    out.print(layers)
+    info(f"Baked for stock llama.cpp: {escape(printable(report['baked']))}.")
+    info(f"Load it with {escape(report['llama_cpp'])}.")
+
+
+def printable(text: str) -> str:
+    """``text`` with each non-printable character shown as its escape, so text from a file
+    cannot drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+@vectors.command("export")
+@click.option("--lang", required=True, metavar="CODE", help="Language of the profile (ISO 639-1).")
+@model_option()
+@click.option(
+    "--vectors",
+    "vector_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Extra vector file or directory (repeatable), as for `ask`.",
+)
+@click.option(
+    "--config",
+    type=click.Choice(EXPORT_CONFIGS),
+    default="surgical",
+    show_default=True,
+    help="Which roles on which blocks (surgical: what `ask` applies).",
+)
+@click.option("--en-scale", type=float, help="EN-steering scale [default: from the file].")
+@click.option("--loc-scale", type=float, help="LOC-steering scale [default: from the file].")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File to write.",
+)
+def export_command(
+    lang: str,
+    model: str | None,
+    vector_dirs: tuple[Path, ...],
+    config: str,
+    en_scale: float | None,
+    loc_scale: float | None,
+    out_path: Path,
+) -> None:
+    """Bake one language's steering into a control-vector file for stock llama.cpp.
+
+    The file holds the vectors already scaled, only on the steered blocks, so llama.cpp
+    applies exactly what `surgsteer ask --lang CODE` does when it loads the file at strength
+    1 with no layer range.
+
+    \b
+    Example:  surgsteer vectors export --lang ko --out ko.llama.gguf
+              llama-completion -m MODEL.gguf --control-vector ko.llama.gguf -p "Q: ...\nA:"
+    """
+    exported = export_language(
+        resolve_model(model), lang, Setting(config, en_scale, loc_scale), vector_dirs
+    )
+    vector_file.write_export(exported, out_path)
+    info(f"Wrote {escape(printable(str(out_path)))}: {escape(printable(baked_text(exported)))}.")
+    info(f"Load it with --control-vector {escape(printable(shlex.quote(str(out_path))))}")

@@ -73,6 +73,12 @@ class Setting:
         """The control buffer for ``profile``'s language, or None for no steering."""
         if not self.roles:
             return None
+        return control_buffer(spec, self.parts(profile, spec))
+
+    def parts(
+        self, profile: Profile | None, spec: ModelSpec
+    ) -> list[tuple[SteeringVector, float, list[int]]]:
+        """(vector, scale, blocks) for each role: what ``buffer`` sums."""
         if self.missing(profile):
             raise SurgsteerError(f"{self.name} needs {', '.join(self.missing(profile))} vectors")
         assert profile is not None
@@ -85,7 +91,7 @@ class Setting:
             loc = profile.loc
             layers = _layers(self.loc_layers, loc, spec)
             parts.append((loc, _scale(self.loc_scale, loc.default_scale), layers))
-        return control_buffer(spec, parts)
+        return parts
 
     def scales(self, profile: Profile | None) -> dict[str, float]:
         """The scale applied per role for ``profile`` (defaults resolved)."""

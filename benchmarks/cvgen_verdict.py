@@ -1,0 +1,72 @@
+"""Does surgsteer's extraction beat llama.cpp's cvector-generator? The ``surgical`` config with
+the shipped vectors and with ``benchmarks/cvgen_baseline.py``'s conversions (same contrasts,
+bands, scales and norms), on the same evaluation items, as paired differences with bootstrap
+95 % intervals per language and pooled.
+
+    python benchmarks/cvgen_verdict.py --vectors runs/cvgen --lang ko,es [--limit 30]
+
+Each vector set is evaluated into ``VECTORS/eval-<set>`` (resumable, like ``surgsteer eval``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.plane_verdict import load, paired  # noqa: E402
+from surgsteer_cli.models import resolve_model  # noqa: E402
+
+SETS = ("surgsteer", "cvgen-pca", "cvgen-mean")
+MODEL = "gemma3-270m"
+AXES = ("transfer", "localization")
+
+
+def evaluate(name: str, vectors: Path, model: Path, languages: str, limit: int) -> Path:
+    """Run ``surgsteer eval --config surgical`` with vector set ``name``; its results file."""
+    out = vectors / f"eval-{name}"
+    extra = [] if name == "surgsteer" else ["--vectors", str(vectors / name.split("-")[1])]
+    command = [sys.executable, "-m", "surgsteer_cli", "eval", "--model", str(model)]
+    command += ["--lang", languages, "--config", "surgical", "--limit", str(limit)]
+    subprocess.run([*command, *extra, "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+    return out / "results.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--vectors", type=Path, default=Path("runs/cvgen"))
+    parser.add_argument("--lang", default="ko,es")
+    parser.add_argument("--limit", type=int, default=30, help="items per language and axis")
+    parser.add_argument("--model", default=MODEL, help=f"model name or GGUF file [{MODEL}]")
+    args = parser.parse_args()
+    model = resolve_model(args.model)
+    cells = {
+        name: load(evaluate(name, args.vectors, model, args.lang, args.limit)) for name in SETS
+    }
+    languages = args.lang.split(",")
+    print(
+        "| lang | axis | surgsteer | cvgen-pca | cvgen-mean | surgsteer - pca | surgsteer - mean |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for seed, axis in enumerate(AXES):
+        for group in [[language] for language in languages] + [languages] * (len(languages) > 1):
+            scores, diffs = [], []
+            for name in SETS:
+                items = [cells[name][model.stem, "surgical", lang, axis] for lang in group]
+                scores.append(sum(sum(c.values()) / len(c) for c in items) / len(items))
+                if name != "surgsteer":
+                    ours = [
+                        cells["surgsteer"][model.stem, "surgical", lang, axis] for lang in group
+                    ]
+                    mean, low, high = paired(list(zip(ours, items, strict=True)), seed)
+                    diffs.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+            label = group[0] if len(group) == 1 else "all"
+            cells_text = " | ".join(f"{score:.3f}" for score in scores)
+            print(f"| {label} | {axis} | {cells_text} | " + " | ".join(diffs) + " |")
+
+
+if __name__ == "__main__":
+    main()

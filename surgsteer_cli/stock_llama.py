@@ -1,0 +1,140 @@
+"""Stock llama.cpp tools (``llama-completion``, ``llama-cvector-generator``) built from the
+llama.cpp that the installed llama-cpp-python's sdist vendors: the reference for what
+llama.cpp's own loader does with surgsteer's vector files.
+
+The build is cached in ``<cache>/llama.cpp-<version>/bin`` (``~/.cache/surgsteer`` unless
+``$SURGSTEER_HOME`` or ``$XDG_CACHE_HOME`` say otherwise). It happens in a temporary folder
+beside it that is renamed into place when complete, under a file lock, so a killed build leaves
+nothing half-made and concurrent callers build once. A test and benchmark tool: the runtime
+never calls it. ``benchmarks/stock_llama_cpp.py`` is its command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from surgsteer_cli.paths import cache_dir
+
+TARGETS = ("llama-completion", "llama-cvector-generator")
+PACKAGE = "llama-cpp-python"
+# Static binaries (they survive the rename), CPU only, nothing fetched at configure time.
+CMAKE_FLAGS = (
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DBUILD_SHARED_LIBS=OFF",
+    "-DLLAMA_CURL=OFF",
+    "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_SERVER=OFF",
+    "-DLLAMA_BUILD_APP=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+)
+
+
+class BuildError(RuntimeError):
+    """Downloading, configuring or compiling llama.cpp failed; the message ends with the log."""
+
+
+def pinned_version() -> str:
+    """The installed llama-cpp-python version: the llama.cpp that surgsteer itself runs."""
+    return importlib.metadata.version(PACKAGE)
+
+
+def bin_dir(version: str | None = None) -> Path:
+    """Where the binaries of ``version`` (default: the installed one) are cached."""
+    return cache_dir() / f"llama.cpp-{version or pinned_version()}" / "bin"
+
+
+def missing_tools() -> list[str]:
+    """Build tools that are not on PATH: cmake and a C++ compiler."""
+    missing = [] if shutil.which("cmake") else ["cmake"]
+    if not any(shutil.which(name) for name in (os.environ.get("CXX", "c++"), "g++", "clang++")):
+        missing.append("a C++ compiler")
+    return missing
+
+
+def is_built(version: str | None = None) -> bool:
+    """Whether every target of ``version`` is already in the cache."""
+    directory = bin_dir(version)
+    return all((directory / target).is_file() for target in TARGETS)
+
+
+def build(version: str | None = None, *, jobs: int = 2) -> Path:
+    """The cached bin dir holding ``TARGETS`` for ``version``, built first if needed."""
+    version = version or pinned_version()
+    final = bin_dir(version).parent
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(final.with_name(final.name + ".lock")):
+        if not is_built(version):
+            with tempfile.TemporaryDirectory(prefix=f".{final.name}.", dir=final.parent) as tmp:
+                staged = _build_in(Path(tmp), version, jobs)
+                shutil.rmtree(final, ignore_errors=True)  # an incomplete copy from elsewhere
+                os.rename(staged, final)
+    return bin_dir(version)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_in(work: Path, version: str, jobs: int) -> Path:
+    """Download the sdist into ``work``, build the targets there; return ``work/out``."""
+    log = work / "build.log"
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"{PACKAGE}=={version}",
+            "-d",
+            str(work / "sdist"),
+        ],
+        log,
+    )
+    (archive,) = (work / "sdist").glob("*.tar.gz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(work / "src", filter="data")
+    (source,) = (work / "src").glob("*/vendor/llama.cpp")
+    build_dir = work / "build"
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    _run(["cmake", "-S", str(source), "-B", str(build_dir), *generator, *CMAKE_FLAGS], log)
+    _run(
+        ["cmake", "--build", str(build_dir), "--target", *TARGETS, "--parallel", str(jobs)],
+        log,
+    )
+    out = work / "out"
+    (out / "bin").mkdir(parents=True)
+    for target in TARGETS:
+        shutil.copy2(build_dir / "bin" / target, out / "bin" / target)
+    (out / "VERSION").write_text(f"{PACKAGE} {version} (vendor/llama.cpp)\n")
+    return out
+
+
+def _run(command: list[str], log: Path) -> None:
+    with log.open("a") as handle:
+        handle.write(f"$ {' '.join(command)}\n")
+        handle.flush()
+        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace")[-4000:]
+        raise BuildError(f"{command[0]} failed (exit {done.returncode}):\n{tail}")

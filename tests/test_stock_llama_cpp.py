@@ -1,0 +1,199 @@
+"""Stock llama.cpp, through its own loader and sampler, applies the file from
+``surgsteer vectors export`` exactly as ``surgsteer ask --lang L`` steers.
+
+``llama-completion`` is built from the llama.cpp that the installed llama-cpp-python's sdist
+vendors (``surgsteer_cli/stock_llama.py``; cached; the first build took 9 minutes on two busy cores
+here). Greedy decoding on the default test model: for every question the stock tool's
+continuation with the exported file is the same text as surgsteer's (the same tokens), its
+unsteered continuation is surgsteer's unsteered one, and the answers that steering changes in
+surgsteer change in llama.cpp too. Last, the conversion of the stock ``llama-cvector-generator``'s
+output into surgsteer's format (``benchmarks/cvgen_baseline.py``) on made-up directions.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from surgsteer_cli.cli import main
+from surgsteer_cli.engine import Engine
+from surgsteer_cli.profiles import discover
+from surgsteer_cli.prompting import STOP_BASE, qa_prompt
+from surgsteer_cli.session import Session
+from surgsteer_cli.stock_llama import build, missing_tools
+
+MAX_TOKENS = 24
+THREADS = 1  # everywhere: greedy tokens do not depend on it; spinning threads crawl when busy
+QUESTIONS = {
+    "ko": (
+        "한국의 긴급 전화번호는?",
+        "한국의 수도는 어디인가요?",
+        "한국 사람들은 아침에 무엇을 먹나요?",
+    ),
+    "es": (
+        "¿Cuál es el número de emergencias?",
+        "¿Cuál es la capital del país?",
+        "¿Qué se come en Navidad?",
+    ),
+}
+CASES = [(lang, question) for lang, questions in QUESTIONS.items() for question in questions]
+END_OF_TEXT = " [end of text]\n"  # llama-completion's note when the model ends its text
+OUTPUT_END = "\n\n"  # what llama-completion prints after the generated text
+
+
+@pytest.fixture(scope="session")
+def llama_completion() -> Path:
+    """Stock ``llama-completion``, built once into the cache (skips only without the tools)."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"cannot build stock llama.cpp: {' and '.join(missing)} not found on PATH")
+    return build() / "llama-completion"
+
+
+def stock_continuation(binary: Path, model: Path, prompt: str, *control: str) -> str:
+    """The greedy continuation of ``prompt`` by stock llama.cpp, with surgsteer's context,
+    batch, attention and thread settings (``control``: extra control-vector flags)."""
+    done = subprocess.run(
+        [
+            str(binary),
+            "--model",
+            str(model),
+            *control,
+            "--prompt",
+            prompt,
+            "--n-predict",
+            str(MAX_TOKENS),
+            "--temp",
+            "0",
+            "--seed",
+            "0",
+            "--ctx-size",
+            "2048",
+            "--batch-size",
+            "512",
+            "--ubatch-size",
+            "512",
+            "--flash-attn",
+            "off",
+            "--threads",
+            str(THREADS),
+            "--no-conversation",
+            "--no-display-prompt",
+        ],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.endswith(OUTPUT_END), done.stdout
+    return done.stdout.removesuffix(OUTPUT_END).removesuffix(END_OF_TEXT)
+
+
+def surgsteer_continuation(session: Session, question: str, language: str | None) -> str:
+    """surgsteer's greedy continuation under ``ask``'s steering (None: unsteered), no stops."""
+    steering = session.steering(question, language=language, steer=language is not None)
+    session.engine.set_control(steering.buffer)
+    return "".join(session.engine.generate(qa_prompt(question), max_tokens=MAX_TOKENS))
+
+
+def answer_of(continuation: str) -> str:
+    """What ``ask`` prints for a base model's continuation: up to the first stop, stripped."""
+    cuts = [continuation.find(stop) for stop in STOP_BASE if stop in continuation]
+    return continuation[: min(cuts, default=len(continuation))].strip()
+
+
+def ask(model: Path, question: str, *options: str) -> str:
+    """The answer of ``surgsteer ask`` (one thread, like the stock runs)."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "ask",
+            "--model",
+            str(model),
+            "--threads",
+            str(THREADS),
+            "--json",
+            "--max-tokens",
+            str(MAX_TOKENS),
+            *options,
+            question,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["answer"]
+
+
+def export(model: Path, out: Path, *options: str) -> Path:
+    result = CliRunner().invoke(
+        main, ["vectors", "export", "--model", str(model), "--out", str(out), *options]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def session(model_path: Path) -> Session:
+    """The default model on one thread with the profiles ``ask`` finds for it."""
+    engine = Engine(model_path, n_threads=THREADS)
+    return Session(engine, discover(engine.spec))
+
+
+def test_stock_llama_cpp_with_the_export_answers_token_for_token_like_ask(
+    llama_completion: Path, session: Session, model_path: Path, tmp_path: Path
+) -> None:
+    files = {
+        lang: export(model_path, tmp_path / f"{lang}.gguf", "--lang", lang) for lang in QUESTIONS
+    }
+    changed = []
+    for lang, question in CASES:
+        prompt = str(qa_prompt(question))
+        ours = surgsteer_continuation(session, question, lang)
+        ours_plain = surgsteer_continuation(session, question, None)
+        stock = stock_continuation(
+            llama_completion, model_path, prompt, "--control-vector", str(files[lang])
+        )
+        stock_plain = stock_continuation(llama_completion, model_path, prompt)
+        assert stock == ours, (lang, question)
+        assert stock_plain == ours_plain, (lang, question)
+        assert answer_of(stock) == ask(model_path, question, "--lang", lang)
+        if ours != ours_plain:
+            changed.append(question)
+            assert stock != stock_plain
+    assert len(changed) >= len(QUESTIONS), f"steering changed too few answers: {changed}"
+
+
+def test_scales_given_to_export_are_baked_like_asks(
+    llama_completion: Path, model_path: Path, tmp_path: Path
+) -> None:
+    scales = ("--en-scale", "0.02", "--loc-scale", "0.005")
+    path = export(model_path, tmp_path / "ko.gguf", "--lang", "ko", *scales)
+    question = QUESTIONS["ko"][0]
+    stock = stock_continuation(
+        llama_completion, model_path, str(qa_prompt(question)), "--control-vector", str(path)
+    )
+    assert answer_of(stock) == ask(model_path, question, "--lang", "ko", *scales)
+
+
+def test_cvgen_conversion_moves_block_n_plus_1_to_n_keeps_norms_and_orients_pca(
+    make_vector,
+) -> None:
+    from benchmarks.cvgen_baseline import convert
+
+    shipped = make_vector("en", "ko", range(1, 18), norm=7.0, scale=0.01, band=(5, 10))
+    rng = np.random.default_rng(0)
+    raw = {n: rng.standard_normal(shipped.model.n_embd).astype(np.float32) for n in range(1, 18)}
+    toward = {n: -direction for n, direction in raw.items()}  # every PCA axis points away
+    for method, orient, sign in (("mean", None, 1), ("pca", toward, -1)):
+        vector = convert(raw, shipped, method, orient)
+        assert vector.layers == list(range(1, 17))  # the generator has no block 17
+        assert (vector.band, vector.default_scale) == ((5, 10), 0.01)
+        for block in vector.layers:
+            unit = raw[block + 1] / np.linalg.norm(raw[block + 1])
+            np.testing.assert_allclose(vector.directions[block], sign * 7.0 * unit, rtol=1e-5)
