@@ -9,11 +9,13 @@ from collections.abc import Iterator
 
 import click
 
+from surgsteer_cli import __version__
 from surgsteer_cli.commands.options import model_options, steering_options
-from surgsteer_cli.console import err, info
-from surgsteer_cli.display import header, steering_record
+from surgsteer_cli.console import err, info, warn
+from surgsteer_cli.display import header, sampling_record, steering_record
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
+from surgsteer_cli.untrusted import terminal_text
 
 
 @click.command()
@@ -54,13 +56,19 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
     engine.reset_perf()
     answer, first_token_s, total_s = _consume(pieces, echo=not as_json)
     if not as_json:
+        if pieces.finish_reason == "repetition":
+            warn("the answer was repeating itself; stopped")
         return
     perf = engine.perf()
     record = {
         "answer": answer,
+        "finish_reason": pieces.finish_reason,
         **steering_record(steering),
+        "prompt": str(session.prompt(question)),
+        "sampling": sampling_record(session, settings),
         "model": str(engine.path),
         "backend": engine.backend,
+        "version": __version__,
         "timings": {
             "load_s": round(load_s, 3),
             "first_token_s": round(first_token_s, 3),
@@ -70,7 +78,7 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
             "tokens_per_s": round(perf.tokens_per_s, 2),
         },
     }
-    click.echo(json.dumps(record, ensure_ascii=False))
+    click.echo(json.dumps(record, ensure_ascii=False, allow_nan=False))
 
 
 def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:
@@ -83,7 +91,7 @@ def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:
         first_token_s = first_token_s or time.perf_counter() - started
         parts.append(piece)
         if echo:
-            click.echo(piece, nl=False)
+            click.echo(terminal_text(piece), nl=False)
     if echo:
         click.echo()
     total_s = time.perf_counter() - started

@@ -11,7 +11,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from surgsteer_cli.console import info, out
+from surgsteer_cli.console import info, out, safe
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.plane import points, references, terminal_plot
 from surgsteer_cli.evaluation.runner import EvalRequest, Report, run_eval
@@ -19,6 +19,8 @@ from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS
 from surgsteer_cli.evaluation.settings import CONFIGS, expand
 from surgsteer_cli.evaluation.summary import Score
 from surgsteer_cli.models import resolve_model
+from surgsteer_cli.profiles import check_scale
+from surgsteer_cli.untrusted import terminal_text
 
 DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
@@ -114,9 +116,10 @@ def _scales(text: str) -> list[float | None]:
     if not text.strip():
         return [None]
     try:
-        return [float(part) for part in _list(text)]
+        scales = [float(part) for part in _list(text)]
     except ValueError:
         raise SurgsteerError(f"scales must be numbers separated by commas, not {text!r}") from None
+    return [check_scale(scale) for scale in scales]
 
 
 def _options_hash(request: EvalRequest) -> str:
@@ -146,8 +149,8 @@ def _print_report(report: Report) -> None:
     for point in plotted:
         consistency = cells.get((point.model, point.setting, "consistency"))
         table.add_row(
-            point.setting,
-            *([point.model] if several else []),
+            safe(point.setting),
+            *([safe(point.model)] if several else []),
             _cell(point.transfer),
             _cell(point.localization),
             _cell(consistency),
@@ -155,11 +158,11 @@ def _print_report(report: Report) -> None:
         )
     out.print(table)
     if plotted and not several:
-        out.print(f"model: {plotted[0].model}")
+        out.print(f"model: {safe(plotted[0].model)}")
     for model, score in references(report.scores).items():
-        out.print(f"English reference (unsteered transfer), {model}: {_cell(score)}")
+        out.print(f"English reference (unsteered transfer), {safe(model)}: {_cell(score)}")
     if plotted:
-        out.print(terminal_plot(report.scores), markup=False, highlight=False)
+        out.print(terminal_text(terminal_plot(report.scores)), markup=False, highlight=False)
     for model, axes in report.seconds_per_item.items():
         costs = ", ".join(f"{axis} {seconds:.3f} s/item" for axis, seconds in axes.items())
         info(f"{model}: {costs}")

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from surgsteer_cli import inspection
-from surgsteer_cli.console import info, out, warn
+from surgsteer_cli.console import info, out, safe, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.profiles import default_dirs
@@ -34,7 +33,7 @@ def ls(directory: Path | None, as_json: bool) -> None:
     for root in dirs:
         for listing in inspection.list_vectors([root]):
             if listing.error:
-                warn(f"skipping {escape(listing.error)}")
+                warn(f"skipping {listing.error}")
             else:
                 found.setdefault(root, []).append(listing)
     if as_json:
@@ -43,25 +42,25 @@ def ls(directory: Path | None, as_json: bool) -> None:
         return
     if not found:
         where = ", ".join(str(d) for d in dirs) or "the shipped or user vector directories"
-        info(f"No vector files in {escape(where)}.")
+        info(f"No vector files in {where}.")
     for root, listings in found.items():
         out.print(_table(root, listings))
 
 
 def _table(root: Path, listings: list[inspection.Listing]) -> Table:
-    table = Table(title=escape(str(root)), title_justify="left")
+    table = Table(title=safe(root), title_justify="left")
     for column in ("model", "language", "role", "layers", "band", "scale", "file"):
         table.add_column(column, overflow="fold")
     for listing in listings:
         vector = listing.vector
         table.add_row(
-            f"{vector.model.architecture} {vector.model.fingerprint[:8]}",
-            vector.language,
-            vector.role,
+            safe(f"{vector.model.architecture} {vector.model.fingerprint[:8]}"),
+            safe(vector.language),
+            safe(vector.role),
             layer_ranges(vector.layers),
             "-" if vector.band is None else f"{vector.band[0]}-{vector.band[1]}",
             f"{vector.default_scale:g}",
-            escape(str(listing.path.relative_to(root))),
+            safe(listing.path.relative_to(root)),
         )
     return table
 
@@ -76,9 +75,9 @@ def inspect(file: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    tags = Table("tag", "value", title=escape(str(file)), title_justify="left")
+    tags = Table("tag", "value", title=safe(file), title_justify="left")
     for key, value in report["tags"].items():
-        tags.add_row(key, escape(str(value)))
+        tags.add_row(safe(key), safe(value))
     out.print(tags)
     sibling = report["sibling"]
     columns = ["block", "norm", "in band"] + (["cos(EN, LOC)"] if sibling else [])
