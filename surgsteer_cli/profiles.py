@@ -28,7 +28,9 @@ def check_scale(scale: float) -> float:
     """``scale`` if it is finite and within +-MAX_SCALE, else a SurgsteerError: for scales
     people type (a file's ``default_scale`` is checked by ``vector_file.validate``)."""
     if not math.isfinite(scale) or abs(scale) > MAX_SCALE:
-        raise SurgsteerError(f"scale {scale:g} is not a number from -{MAX_SCALE:g} to {MAX_SCALE:g}")
+        raise SurgsteerError(
+            f"scale {scale:g} is not a number from -{MAX_SCALE:g} to {MAX_SCALE:g}"
+        )
     return scale
 
 

@@ -126,9 +126,7 @@ class Chat:
                 self.view.piece(piece)
                 if stop.is_set():
                     break
-        self.view.answer_end(
-            stopped=stop.is_set(), repeating=pieces.finish_reason == "repetition"
-        )
+        self.view.answer_end(stopped=stop.is_set(), repeating=pieces.finish_reason == "repetition")
         self.history.append((question, "".join(parts).rstrip()))
 
     def _make_room(self, question: str) -> None:

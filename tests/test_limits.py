@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from surgsteer_cli import __version__, engine as engine_module, vector_file
+from surgsteer_cli import __version__, vector_file
+from surgsteer_cli import engine as engine_module
 from surgsteer_cli.cli import main
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.results import ResultStore
@@ -163,7 +164,8 @@ class TestAskJson:
         assert record["finish_reason"] == "length" and record["version"] == __version__
         session = Session(cached_engine, {})
         assert record["prompt"] == str(session.prompt(LOOPING))
-        assert record["vector_files"] == [str(ko_vectors / "ko.en.gguf"), str(ko_vectors / "ko.loc.gguf")]
+        files = [str(ko_vectors / name) for name in ("ko.en.gguf", "ko.loc.gguf")]
+        assert record["vector_files"] == files
         sampling = record["sampling"]
         assert (sampling["max_tokens"], sampling["temperature"], sampling["seed"]) == (3, 0.0, 5)
         assert sampling["repeat_penalty"] == 1.0 and sampling["stop"] == session.stop_sequences

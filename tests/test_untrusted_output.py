@@ -4,6 +4,7 @@ one escape byte (colours, window titles, hyperlinks)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.console import safe
 from surgsteer_cli.model_spec import ModelSpec
-from surgsteer_cli.untrusted import printable, terminal_text
+from surgsteer_cli.untrusted import json_text, printable, terminal_text
 from tests.fuzz.gguf_bytes import STRING, Kv, decompose, serialize
 
 MARKUP = "[/x][link=file:///etc/passwd]x[/link][bold red]"
@@ -39,6 +40,15 @@ def test_answers_keep_lines_tabs_and_joiners_but_not_controls() -> None:
     assert terminal_text("x\x1b[2Jy\u202ez\x9b\r") == "x\\x1b[2Jy\\u202ez\\x9b\\r"
 
 
+def test_json_lines_escape_what_would_drive_a_terminal() -> None:
+    value = {"text": f"서울 {HOSTILE}\n"}
+    line = json_text(value)
+    assert json.loads(line) == value and "서울" in line
+    assert not any(forbidden in line for forbidden in FORBIDDEN)
+    with pytest.raises(ValueError):
+        json_text({"scale": float("nan")})
+
+
 def hostile_copy(source: Path, target: Path, replace: dict[str, str], drop: str = "") -> None:
     """``source`` rewritten with some string tags replaced, ``drop`` left out and a hostile
     key added (a file ``vector_file.write`` would refuse to make)."""
@@ -57,6 +67,7 @@ def hostile(tmp_path: Path, make_vector, model_path: Path, monkeypatch) -> dict[
     linked under a hostile name; a hostile output folder."""
     home = tmp_path / "home[" / "x]\x1b[31m"
     monkeypatch.setenv("SURGSTEER_HOME", str(home))
+    monkeypatch.setenv("SURGSTEER_SHIPPED_VECTORS", "")  # the user's profile is the one used
     user = home / "vectors"
     plain = tmp_path / "plain"
     en = vector_file.write(make_vector("en", "ko", [5, 6], scale=0.5), plain / "ko.en.gguf")
@@ -75,7 +86,8 @@ def hostile(tmp_path: Path, make_vector, model_path: Path, monkeypatch) -> dict[
 
 
 def run(args: list[str], stdin: str | None = None, *, status: int = 0) -> Result:
-    result = CliRunner().invoke(main, [str(arg) for arg in args], input=stdin)
+    wide = {"COLUMNS": "1000"}  # tables that do not fold long names
+    result = CliRunner().invoke(main, [str(arg) for arg in args], input=stdin, env=wide)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     output = result.stdout + result.stderr
     for forbidden in FORBIDDEN:
@@ -95,7 +107,7 @@ def test_ask_and_chat(hostile: dict[str, Path]) -> None:
     assert "[bold red]x\\x1b]0;t\\x07" in result.stderr  # the model's name, as text
     run(["ask", *model, "--json", QUESTION])
     refused = run(["ask", *model, "--vectors", hostile["user"], QUESTION], status=1)
-    assert refused.stderr.startswith("Error: ") and "role must be one of" in refused.stderr
+    assert refused.stderr.startswith("Error: ") and len(refused.stderr.splitlines()) == 1
     run(["chat", *model], stdin=f"/profile\n/lang ko\n{QUESTION}\n/scale en 1\n/quit\n")
 
 

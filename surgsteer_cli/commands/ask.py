@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from surgsteer_cli.console import err, info, warn
 from surgsteer_cli.display import header, sampling_record, steering_record
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
-from surgsteer_cli.untrusted import terminal_text
+from surgsteer_cli.untrusted import json_text, terminal_text
 
 
 @click.command()
@@ -78,7 +77,7 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
             "tokens_per_s": round(perf.tokens_per_s, 2),
         },
     }
-    click.echo(json.dumps(record, ensure_ascii=False, allow_nan=False))
+    click.echo(json_text(record))
 
 
 def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:

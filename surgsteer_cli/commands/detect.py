@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 
@@ -10,6 +9,7 @@ import click
 
 from surgsteer_cli import langid
 from surgsteer_cli.console import info, out, safe
+from surgsteer_cli.untrusted import json_text
 
 FALLBACK = "ask answers without LOC steering"
 
@@ -39,7 +39,7 @@ def detect(text: str | None, candidates: str, as_json: bool) -> None:
                 "language": detection.language,
                 "confidence": round(detection.confidence, 4),
             }
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json_text(record))
         else:
             echoed = "" if text is not None else f"  {safe(line)}"
             out.print(_describe(detection) + echoed, soft_wrap=True)

@@ -49,6 +49,7 @@ _MODEL_OPTIONS = (
     ),
 )
 
+
 def _scale_option(role: str) -> Callable[..., Any]:
     """``--en-scale`` or ``--loc-scale``: a finite number within +-MAX_SCALE."""
 

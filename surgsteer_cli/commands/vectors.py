@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -13,6 +12,7 @@ from surgsteer_cli.console import info, out, safe, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.profiles import default_dirs
+from surgsteer_cli.untrusted import json_text
 
 
 @click.group()
@@ -38,7 +38,7 @@ def ls(directory: Path | None, as_json: bool) -> None:
                 found.setdefault(root, []).append(listing)
     if as_json:
         records = [inspection.summary(item) for items in found.values() for item in items]
-        click.echo(json.dumps(records, ensure_ascii=False))
+        click.echo(json_text(records))
         return
     if not found:
         where = ", ".join(str(d) for d in dirs) or "the shipped or user vector directories"
@@ -73,7 +73,7 @@ def inspect(file: Path, as_json: bool) -> None:
     the other role's file for the same language and model is in the same directory."""
     report = inspection.inspect(file)
     if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False))
+        click.echo(json_text(report))
         return
     tags = Table("tag", "value", title=safe(file), title_justify="left")
     for key, value in report["tags"].items():
