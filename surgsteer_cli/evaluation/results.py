@@ -158,7 +158,7 @@ def _read(path: Path) -> dict[Key, dict[str, Any]]:
     rows: dict[Key, dict[str, Any]] = {}
     for number, line in enumerate(data[:end].split(b"\n")[:-1], start=1):
         try:
-            row = json.loads(line, parse_constant=_no_constant)
+            row = json.loads(line)
             problem = row_problem(row) if isinstance(row, dict) else "not a JSON object"
         except ValueError:
             problem = "not JSON"
@@ -197,8 +197,3 @@ def row_problem(row: dict[str, Any]) -> str | None:
 
 def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _no_constant(name: str) -> None:
-    """``json.loads`` hook: NaN and Infinity are not JSON and never a valid result."""
-    raise ValueError(name)
