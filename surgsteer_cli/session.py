@@ -195,7 +195,7 @@ class Session:
         return Answer(completion)
 
     @property
-    def stop_sequences(self) -> list[str]:
+    def stop_sequences(self) -> tuple[str, ...]:
         """Where an answer ends besides the end of text."""
         return stop_sequences(self.engine.chat_template)
 

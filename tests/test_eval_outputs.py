@@ -71,10 +71,9 @@ def one_error_line(result: Result) -> str:
 def fill(disk: Path, free_pages: int) -> Path:
     """Fill ``disk`` with one file, then give back ``free_pages`` pages."""
     filler = disk / "filler"
-    with filler.open("wb", buffering=0) as handle:
-        with contextlib.suppress(OSError):
-            while True:
-                handle.write(bytes(PAGE))
+    with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(bytes(PAGE))
     os.truncate(filler, max(0, filler.stat().st_size - free_pages * PAGE))
     return filler
 

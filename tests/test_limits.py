@@ -168,7 +168,8 @@ class TestAskJson:
         assert record["vector_files"] == files
         sampling = record["sampling"]
         assert (sampling["max_tokens"], sampling["temperature"], sampling["seed"]) == (3, 0.0, 5)
-        assert sampling["repeat_penalty"] == 1.0 and sampling["stop"] == session.stop_sequences
+        assert sampling["repeat_penalty"] == 1.0
+        assert sampling["stop"] == list(session.stop_sequences)
 
     def test_a_degenerate_answer_stops_early(self) -> None:
         record = self.record("--max-tokens", "200", LOOPING)
