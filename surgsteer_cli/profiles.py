@@ -20,8 +20,8 @@ from surgsteer_cli.vector_file import SteeringVector
 
 MAX_SCALE = 10.0
 """Largest |scale| accepted. A scale is a fraction of a block's typical activation norm
-(shipped defaults are 0.02-0.1, and 0.1 at the deep band already repeats one word), so ten
-times a whole activation only ever destroys the answer; NaN and infinities never steer."""
+(the shipped defaults are below 0.06, and 0.1 at the deep band already repeats one word), so
+ten times a whole activation only ever destroys the answer; NaN and infinities never steer."""
 
 
 def check_scale(scale: float) -> float:
