@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from surgsteer_cli import __version__, vector_file
+from surgsteer_cli import __version__
 from surgsteer_cli import engine as engine_module
 from surgsteer_cli.cli import main
 from surgsteer_cli.errors import SurgsteerError
@@ -42,14 +42,6 @@ def refused(result: Result, fragment: str) -> None:
     assert last.startswith("Error: ") and fragment in last, last
 
 
-@pytest.fixture
-def ko_vectors(make_vector, tmp_path: Path) -> Path:
-    directory = tmp_path / "vectors"
-    vector_file.write(make_vector("en", "ko", [5, 6], scale=0.5), directory / "ko.en.gguf")
-    vector_file.write(make_vector("loc", "ko", [12], scale=0.5), directory / "ko.loc.gguf")
-    return directory
-
-
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e38", "10.5", "-11"])
 @pytest.mark.parametrize("option", ["--en-scale", "--loc-scale"])
 def test_ask_refuses_scales_that_are_not_finite_or_out_of_range(option: str, value: str) -> None:
@@ -62,7 +54,7 @@ def test_eval_refuses_such_scales_in_a_sweep(tmp_path: Path, value: str) -> None
     refused(result, "is not a number from -10 to 10")
 
 
-def test_chat_refuses_them_and_goes_on(engine, ko_vectors: Path) -> None:
+def test_chat_refuses_them_and_goes_on(engine) -> None:
     view = Recorder()
     chat = Chat(Session(engine, {}), view, AnswerSettings(max_tokens=2))
     for line in ("/scale en nan", "/scale loc inf", "/scale en 1e38"):
@@ -158,13 +150,13 @@ class TestAskJson:
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
-    def test_reports_how_the_answer_was_made(self, ko_vectors: Path, cached_engine) -> None:
-        args = ["--vectors", ko_vectors, "--lang", "ko", "--max-tokens", "3", "--seed", "5"]
+    def test_reports_how_the_answer_was_made(self, ko_profile: Path, cached_engine) -> None:
+        args = ["--vectors", ko_profile, "--lang", "ko", "--max-tokens", "3", "--seed", "5"]
         record = self.record(*args, LOOPING)
         assert record["finish_reason"] == "length" and record["version"] == __version__
         session = Session(cached_engine, {})
         assert record["prompt"] == str(session.prompt(LOOPING))
-        files = [str(ko_vectors / name) for name in ("ko.en.gguf", "ko.loc.gguf")]
+        files = [str(ko_profile / name) for name in ("ko.en.gguf", "ko.loc.gguf")]
         assert record["vector_files"] == files
         sampling = record["sampling"]
         assert (sampling["max_tokens"], sampling["temperature"], sampling["seed"]) == (3, 0.0, 5)
@@ -179,8 +171,8 @@ class TestAskJson:
     def test_an_answer_that_ends_reports_stop(self) -> None:
         assert self.record("--max-tokens", "64", ENGLISH)["finish_reason"] == "stop"
 
-    def test_a_language_without_a_profile_is_answered_unsteered(self, ko_vectors) -> None:
-        record = self.record("--vectors", ko_vectors, "--max-tokens", "2", "--lang", "fr", ENGLISH)
+    def test_a_language_without_a_profile_is_answered_unsteered(self, ko_profile) -> None:
+        record = self.record("--vectors", ko_profile, "--max-tokens", "2", "--lang", "fr", ENGLISH)
         assert (record["language"], record["profile"], record["scales"]) == ("fr", None, {})
         assert "no fr profile" in record["note"]
         header = invoke("ask", "--max-tokens", "2", "--lang", "FR", ENGLISH).stderr
