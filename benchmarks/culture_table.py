@@ -1,12 +1,13 @@
 """Culture questions per language, unsteered and steered: the README's hand-checked table.
 
-For each language the same two questions (asked in English with ``--lang L``, as in the
-headline example, and the emergency question also in L itself) are answered by ``surgsteer
-ask``'s code path twice: with ``--no-steer`` and with the default steering. The expected
-answers were checked by hand (official emergency numbers; currencies); a cell gets a check
-mark when the answer contains one of them. Run from the repository root:
+For each language, five everyday questions whose answer depends on the country (emergency
+number, currency, holiday food, capital, national dish) are asked twice: in English with
+``--lang L`` (as in the headline example) and in L itself. ``surgsteer ask``'s code path
+answers each with ``--no-steer`` and with the default steering. The expected answers were
+checked by hand (official emergency numbers, currencies, capitals, well-known dishes); a cell
+gets a check mark when the answer contains one of them. Run from the repository root:
 
-    python benchmarks/culture_table.py [--vectors DIR] [--lang ko,zh]
+    python benchmarks/culture_table.py [--model NAME|PATH] [--vectors DIR] [--lang ko,zh]
 """
 
 from __future__ import annotations
@@ -20,22 +21,143 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from surgsteer_cli.session import RuntimeOptions, Session  # noqa: E402
 
-EMERGENCY = "emergency number?"
-CURRENCY = "What currency do people pay with?"
-# language: (the emergency question in the language, emergency numbers, currency names)
-CASES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "ko": ("긴급 전화번호는 무엇입니까?", ("112", "119"), ("won", "원")),
-    "zh": (
-        "紧急电话号码是多少？",
-        ("110", "119", "120"),
-        ("yuan", "renminbi", "rmb", "元", "人民币"),
+QUESTIONS = (
+    "emergency number?",
+    "What currency do people pay with?",
+    "What do people eat on the most important holiday?",
+    "What is the capital city?",
+    "What is the national dish?",
+)
+# language: the QUESTIONS in that language, and the expected answers of each
+CASES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {
+    "ko": (
+        (
+            "긴급 전화번호는 무엇입니까?",
+            "사람들은 어떤 화폐로 지불합니까?",
+            "가장 중요한 명절에 사람들은 무엇을 먹습니까?",
+            "수도는 어디입니까?",
+            "대표적인 국민 음식은 무엇입니까?",
+        ),
+        (
+            ("112", "119"),
+            ("won", "원"),
+            ("tteokguk", "떡국", "songpyeon", "송편"),
+            ("seoul", "서울"),
+            ("kimchi", "김치", "bulgogi", "불고기", "bibimbap", "비빔밥"),
+        ),
     ),
-    "es": ("¿Cuál es el número de emergencia?", ("112", "091", "061"), ("euro",)),
-    "id": ("Berapa nomor darurat?", ("112", "110", "118", "119"), ("rupiah",)),
-    "el": ("Ποιος είναι ο αριθμός έκτακτης ανάγκης;", ("112", "100", "166"), ("euro", "ευρώ")),
-    "fa": ("شماره اضطراری چیست؟", ("110", "115", "125"), ("rial", "toman", "ریال", "تومان")),
-    "ar": ("ما هو رقم الطوارئ؟", ("14", "17", "1548"), ("dinar", "دينار")),
-    "az": ("Təcili yardım nömrəsi nədir?", ("112", "101", "102", "103"), ("manat",)),
+    "zh": (
+        (
+            "紧急电话号码是多少？",
+            "人们用什么货币付款？",
+            "人们在最重要的节日吃什么？",
+            "首都是哪里？",
+            "国菜是什么？",
+        ),
+        (
+            ("110", "119", "120"),
+            ("yuan", "renminbi", "rmb", "元", "人民币"),
+            ("dumpling", "jiaozi", "饺子", "年糕", "月饼", "mooncake"),
+            ("beijing", "北京"),
+            ("peking duck", "烤鸭", "饺子", "dumpling", "宫保鸡丁", "kung pao", "麻婆豆腐", "mapo"),
+        ),
+    ),
+    "es": (
+        (
+            "¿Cuál es el número de emergencia?",
+            "¿Con qué moneda paga la gente?",
+            "¿Qué come la gente en la fiesta más importante?",
+            "¿Cuál es la capital?",
+            "¿Cuál es el plato nacional?",
+        ),
+        (
+            ("112", "091", "061"),
+            ("euro",),
+            ("turrón", "turron", "uvas", "grapes", "roscón", "roscon", "cordero", "lamb"),
+            ("madrid",),
+            ("paella", "tortilla"),
+        ),
+    ),
+    "id": (
+        (
+            "Berapa nomor darurat?",
+            "Orang membayar dengan mata uang apa?",
+            "Apa yang dimakan orang pada hari raya terpenting?",
+            "Apa ibu kotanya?",
+            "Apa hidangan nasional?",
+        ),
+        (
+            ("112", "110", "118", "119"),
+            ("rupiah",),
+            ("ketupat", "opor", "rendang"),
+            ("jakarta",),
+            ("nasi goreng", "rendang", "soto", "sate", "satay", "gado-gado", "tumpeng"),
+        ),
+    ),
+    "el": (
+        (
+            "Ποιος είναι ο αριθμός έκτακτης ανάγκης;",
+            "Με ποιο νόμισμα πληρώνουν οι άνθρωποι;",
+            "Τι τρώνε οι άνθρωποι στη σημαντικότερη γιορτή;",
+            "Ποια είναι η πρωτεύουσα;",
+            "Ποιο είναι το εθνικό πιάτο;",
+        ),
+        (
+            ("112", "100", "166"),
+            ("euro", "ευρώ"),
+            ("lamb", "αρνί", "tsoureki", "τσουρέκι", "magiritsa", "μαγειρίτσα", "βασιλόπιτα"),
+            ("athens", "αθήνα"),
+            ("moussaka", "μουσακά", "souvlaki", "σουβλάκι", "fasolada", "φασολάδα"),
+        ),
+    ),
+    "fa": (
+        (
+            "شماره اضطراری چیست؟",
+            "مردم با چه پولی پرداخت می‌کنند؟",
+            "مردم در مهم‌ترین جشن چه می‌خورند؟",
+            "پایتخت کجاست؟",
+            "غذای ملی چیست؟",
+        ),
+        (
+            ("110", "115", "125"),
+            ("rial", "toman", "ریال", "تومان"),
+            ("sabzi polo", "سبزی پلو", "fish", "ماهی", "ajil", "آجیل"),
+            ("tehran", "تهران"),
+            ("kabab", "kebab", "کباب", "ghormeh", "قورمه"),
+        ),
+    ),
+    "ar": (
+        (
+            "ما هو رقم الطوارئ؟",
+            "بأي عملة يدفع الناس؟",
+            "ماذا يأكل الناس في أهم عيد؟",
+            "ما هي العاصمة؟",
+            "ما هو الطبق الوطني؟",
+        ),
+        (
+            ("14", "17", "1548"),
+            ("dinar", "دينار"),
+            ("couscous", "كسكس", "lamb", "خروف", "chorba", "شوربة"),
+            ("algiers", "الجزائر"),
+            ("couscous", "كسكس"),
+        ),
+    ),
+    "az": (
+        (
+            "Təcili yardım nömrəsi nədir?",
+            "İnsanlar hansı valyuta ilə ödəyir?",
+            "İnsanlar ən vacib bayramda nə yeyirlər?",
+            "Paytaxt haradır?",
+            "Milli yemək nədir?",
+        ),
+        (
+            ("112", "101", "102", "103"),
+            ("manat",),
+            ("plov", "şəkərbura", "shekerbura", "paxlava", "baklava"),
+            ("baku", "bakı"),
+            ("plov", "dolma"),
+        ),
+    ),
 }
 MAX_TOKENS = 24
 
@@ -65,22 +187,27 @@ def cell(text: str, expected: tuple[str, ...]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model name or GGUF file (default: the default model)")
     parser.add_argument("--vectors", type=Path, action="append", default=[])
     parser.add_argument("--lang", default=",".join(CASES))
     args = parser.parse_args()
-    session = Session.open(RuntimeOptions(vectors=tuple(args.vectors)))
+    session = Session.open(RuntimeOptions(model=args.model, vectors=tuple(args.vectors)))
+    print(f"model: {session.engine.path.name}")
     print("| lang | question | expected | `--no-steer` | steered (default) |")
     print("|---|---|---|---|---|")
     for language in args.lang.split(","):
-        local, numbers, currencies = CASES[language]
-        for question, expected in ((EMERGENCY, numbers), (local, numbers), (CURRENCY, currencies)):
-            plain = answer(session, question, language, steer=False)
-            steered = answer(session, question, language, steer=True)
-            print(
-                f"| {language} | {question} | {', '.join(expected)} | "
-                f"{cell(plain, expected)} | {cell(steered, expected)} |",
-                flush=True,
-            )
+        local, expected_answers = CASES[language]
+        for english, question_local, expected in zip(
+            QUESTIONS, local, expected_answers, strict=True
+        ):
+            for question in (english, question_local):
+                plain = answer(session, question, language, steer=False)
+                steered = answer(session, question, language, steer=True)
+                print(
+                    f"| {language} | {question} | {', '.join(expected[:3])} | "
+                    f"{cell(plain, expected)} | {cell(steered, expected)} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Does surgical steering beat the baselines? Issue 6's test, per language, from an eval run.
 
 For each model and language in ``results.jsonl``: surgical vs en-all and vs en-mid on
-Transfer, surgical vs none on Localization, each as a paired difference on the same items with
+Transfer, surgical vs none on Localization (native, and English questions where the run has
+them: "loc" and "loc-en" columns), each as a paired difference on the same items with
 a bootstrap 95 % interval (items resampled, both settings together). A language passes when
 surgical is not below any baseline and at least one difference is above zero beyond its
 interval. The ``all`` row pools the languages the same way: the mean of the per-language
@@ -14,7 +15,6 @@ five configs at their default scales):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -23,19 +23,23 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.result_rows import read_rows  # noqa: E402
 from surgsteer_cli.evaluation.summary import bootstrap_ci  # noqa: E402
 
-COMPARISONS = (("transfer", "en-all"), ("transfer", "en-mid"), ("localization", "none"))
+COMPARISONS = (
+    ("transfer", "en-all"),
+    ("transfer", "en-mid"),
+    ("localization", "none"),
+    ("localization-en", "none"),
+)
 
 
 def load(path: Path) -> dict[tuple[str, str, str, str], dict[str, float]]:
     """(model, setting, language, axis) -> {item: 1.0 if correct else 0.0}."""
     cells: dict[tuple[str, str, str, str], dict[str, float]] = defaultdict(dict)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            key = (row["model"], row["setting"], row["language"], row["axis"])
-            cells[key][row["item"]] = float(row["correct"])
+    for row in read_rows(path):
+        key = (row["model"], row["setting"], row["language"], row["axis"])
+        cells[key][row["item"]] = float(row["correct"])
     return cells
 
 
@@ -57,7 +61,10 @@ def verdict_row(
 ) -> str:
     """The table row for ``languages`` pooled: one difference per comparison, then the verdict."""
     results, verdicts = [], []
+    axes = {axis for *_, axis in cells}
     for seed, (axis, base) in enumerate(COMPARISONS):
+        if axis not in axes:
+            continue
         pairs = [
             (cells[model, "surgical", language, axis], cells[model, base, language, axis])
             for language in languages
@@ -80,7 +87,12 @@ def main() -> None:
     parser.add_argument("results", type=Path)
     cells = load(parser.parse_args().results)
     models = sorted({model for model, *_ in cells})
-    header = [f"surgical - {base} ({axis[:3]})" for axis, base in COMPARISONS]
+    axes = {axis for *_, axis in cells}
+    header = [
+        f"surgical - {base} ({axis.replace('transfer', 'tra').replace('localization', 'loc')})"
+        for axis, base in COMPARISONS
+        if axis in axes
+    ]
     print("| model | lang | " + " | ".join(header) + " | verdict |")
     print("|---|---|" + "---|" * len(header) + "---|")
     for model in models:

@@ -15,10 +15,18 @@ from surgsteer_cli import console
 from surgsteer_cli.errors import DataError
 
 if TYPE_CHECKING:
+    import torch
+
     from convert.loading import LoadedModel
 
 POOLS = ("mean", "last")
 DEFAULT_BATCH_TOKENS = 2048
+SINK_FACTOR = 10.0
+"""A token whose state norm at a block exceeds this many times the prompt's median token norm
+there is an attention sink carrying "massive activations" (Sun et al., 2024): a few
+coordinates thousands of times larger than the rest, on the first token and some
+delimiters. Sinks are left out of mean pooling and of the typical norm, which they would
+otherwise dominate (on Qwen2 the first content token alone outweighs the rest of a prompt)."""
 
 
 @dataclass
@@ -26,8 +34,9 @@ class States:
     """Block outputs per prompt: ``last``/``mean`` are [prompt, block, n_embd] float32.
 
     ``last`` is the state at the final token; ``mean`` averages the prompt's content tokens
-    (special tokens such as BOS, whose states are huge and identical across prompts, are left
-    out); ``norm`` [prompt, block] is the mean L2 norm of the content tokens' states.
+    (special tokens such as BOS and attention sinks, see :data:`SINK_FACTOR`, whose states are
+    huge and nearly identical across prompts, are left out); ``norm`` [prompt, block] is the
+    mean L2 norm of the same tokens' states.
     """
 
     index: dict[str, int]
@@ -111,7 +120,20 @@ def _forward(
             input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=False
         )
     hidden = torch.stack([captured[i] for i in range(len(loaded.blocks))], dim=1).float()
-    weights = (content / content.sum(dim=1, keepdim=True))[:, None, :, None]  # [b, 1, seq, 1]
-    mean = (hidden * weights).sum(dim=2)
-    norm = (hidden.norm(dim=-1) * weights[..., 0]).sum(dim=2)
+    token_norms = hidden.norm(dim=-1)  # [b, block, seq]
+    keep = content[:, None, :] * ~sinks(token_norms, content)
+    weights = keep / keep.sum(dim=2, keepdim=True)  # [b, block, seq]
+    mean = (hidden * weights[..., None]).sum(dim=2)
+    norm = (token_norms * weights).sum(dim=2)
     return hidden[:, :, -1].numpy(), mean.numpy(), norm.numpy()
+
+
+def sinks(token_norms: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Boolean [b, block, seq]: content tokens whose norm exceeds SINK_FACTOR x the median
+    content-token norm of their prompt and block. Never every token of a prompt (the median
+    token is never a sink)."""
+    import torch
+
+    masked = torch.where(content[:, None, :] > 0, token_norms, torch.nan)
+    median = masked.nanmedian(dim=2, keepdim=True).values
+    return (token_norms > SINK_FACTOR * median) & (content[:, None, :] > 0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,9 +18,13 @@ from convert.directions import Measurement, measure
 from convert.extract import Band, build_vectors, parse_band, write_vectors
 from convert.layers import LayerReport, analyze, load_bands, plot, table
 from surgsteer_cli import console, paths
+from surgsteer_cli.commands.options import MODEL_HELP, model_option
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.vector_file import SteeringVector
+
+if TYPE_CHECKING:
+    from convert.loading import LoadedModel
 
 REPORT_NAME = "layers.json"
 PLOT_NAME = "layers.png"
@@ -28,12 +33,7 @@ PLOT_NAME = "layers.png"
 def _measurement_options(command: Callable) -> Callable:
     """Options shared by both commands: model, languages and how directions are measured."""
     options = [
-        click.option(
-            "--model",
-            "model",
-            metavar="PATH",
-            help="GGUF file or HF model directory (default: embedded model).",
-        ),
+        model_option(help=f"{MODEL_HELP} Or a Hugging Face model directory (with --gguf)."),
         click.option(
             "--gguf",
             "gguf",
@@ -149,10 +149,29 @@ def extract(
         en_band, loc_band = en_band or report.en_band, loc_band or report.loc_band
     scales = {"en": en_scale, "loc": loc_scale}
     vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source, scales)
+    vectors = _checked(loaded, vectors)
     written = write_vectors(vectors, out)
     if report is not None:
         _save_report(report, out)
     _summary(measurement, vectors, written)
+
+
+def _checked(loaded: LoadedModel, vectors: list[SteeringVector]) -> list[SteeringVector]:
+    """Each vector with its default scale capped by the held-out check (convert.scale_check)."""
+    from convert.scale_check import capped, held_out_sentences, perplexity
+
+    checked = []
+    with console.progress() as bar:
+        task = bar.add_task("Checking default scales on held-out text", total=len(vectors))
+        baselines: dict[str, tuple[list[str], float]] = {}
+        for vector in vectors:
+            if vector.language not in baselines:
+                sentences = held_out_sentences(vector.language)
+                baselines[vector.language] = (sentences, perplexity(loaded, sentences))
+            sentences, baseline = baselines[vector.language]
+            checked.append(capped(loaded, vector, sentences, baseline))
+            bar.advance(task)
+    return checked
 
 
 def _preset_bands(
@@ -196,10 +215,12 @@ def _summary(measurement: Measurement, vectors: list[SteeringVector], written: l
             str(path),
             vector.role,
             _band(vector.band),
-            f"{vector.default_scale:.3f}",
+            f"{vector.default_scale:.4g}",
             str(len(source.contrast.positives)),
         )
     console.out.print(grid)
+    for vector in vectors:
+        console.info(f"{vector.language}.{vector.role} scale check: {vector.scale_check}")
 
 
 def _band(band: tuple[int, int]) -> str:

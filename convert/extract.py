@@ -16,28 +16,15 @@ import numpy as np
 
 from convert.directions import BlockDirections, Measurement, orthogonalize
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.model_spec import ModelSpec, parse_band
 from surgsteer_cli.vector_file import SteeringVector, validate, write
 
 Band = tuple[int, int]
+__all__ = ["Band", "build_vectors", "parse_band", "write_vectors"]
 NORMALIZATION = (
     "direction.N = unit direction x mean per-token L2 norm of block N's output over the "
     "contrast prompts (special tokens excluded); scale s adds s x that typical norm per block"
 )
-
-
-def parse_band(text: str, n_layer: int) -> Band:
-    """``"A-B"`` (or ``"A"``) as an inclusive block range inside 1..n_layer-1."""
-    start, _, end = text.partition("-")
-    try:
-        band = (int(start), int(end or start))
-    except ValueError:
-        raise SurgsteerError(f"layer range {text!r} is not of the form A-B") from None
-    if not 1 <= band[0] <= band[1] <= n_layer - 1:
-        raise SurgsteerError(
-            f"layer range {text} is outside blocks 1..{n_layer - 1} of this {n_layer}-layer model"
-        )
-    return band
 
 
 def build_vectors(

@@ -19,16 +19,22 @@ in 5 of 640 dimensions on Gemma 3 270M) and decide every cosine.
 - ``cos_en_loc``: cosine between the EN and the raw LOC direction (mean over languages); and
   ``cos_en_loc_bands``: the same between the EN band's mean direction and the LOC band's.
 
-Band rule: the EN band is the contiguous run of blocks around the cross-lingual peak (searched
-in blocks 1..n-2) whose values lie within ``TOLERANCE`` of the peak, measured as a fraction of
-the metric's range in the searched blocks; the LOC band applies the same rule to ``culture``
-over the blocks after the EN band.
+- ``en_top3``: share of the EN direction's squared norm in its 3 largest coordinates (mean over
+  languages); near 1 where "massive activation" coordinates dominate it.
+
+Band rule: every local peak of cross-lingual similarity (searched in blocks 1..n-2) within
+``PEAK_TOLERANCE`` of the highest, as a fraction of the metric's range, is a candidate; its
+band is the contiguous run of blocks around it within ``TOLERANCE`` of its value. The EN band
+is the highest candidate whose centre lies in the middle half of the depth (the study finds
+transfer in the middle and culture after it), else the highest; the LOC band applies the
+band rule to ``culture`` over the blocks after the EN band. All candidates are reported, so
+the tune split can decide between them (``surgsteer eval --en-layers``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +43,18 @@ from rich.table import Table
 from convert.contrasts import filled
 from convert.directions import Measurement
 from surgsteer_cli.errors import DataError, SurgsteerError
+from surgsteer_cli.inspection import top_share
 from surgsteer_cli.model_spec import ModelSpec
 
 TOLERANCE = 0.25
+PEAK_TOLERANCE = 0.5
 FOLDS = 5
 RULE = (
-    f"EN band: contiguous blocks around the peak of cross-lingual similarity (searched in "
-    f"1..n-2) within {TOLERANCE:.0%} of the metric's range from the peak; LOC band: the same "
-    "rule on culture-probe accuracy over the blocks after the EN band (metrics on "
+    f"EN band candidates: contiguous blocks around each local peak of cross-lingual similarity "
+    f"(searched in 1..n-2, peaks within {PEAK_TOLERANCE:.0%} of the range from the highest) "
+    f"within {TOLERANCE:.0%} of the metric's range from that peak; EN band: the highest "
+    "candidate centred in the middle half of the depth, else the highest; LOC band: the same "
+    "band rule on culture-probe accuracy over the blocks after the EN band (metrics on "
     "per-dimension standardized states)"
 )
 
@@ -67,6 +77,8 @@ class LayerReport:
     cos_en_loc_bands: float
     en_band: tuple[int, int]
     loc_band: tuple[int, int]
+    en_top3: list[float] = field(default_factory=list)
+    en_candidates: list[tuple[int, int]] = field(default_factory=list)
     rule: str = RULE
 
     def save(self, path: Path) -> None:
@@ -81,6 +93,7 @@ def analyze(measurement: Measurement, spec: ModelSpec, model_id: str) -> LayerRe
         raise DataError("the layer analysis needs at least two languages (the probe compares them)")
     crosslingual = crosslingual_similarity(measurement)
     culture = culture_probe_accuracy(measurement)
+    candidates = en_candidates(crosslingual)
     en_band, loc_band = choose_bands(crosslingual, culture)
     en = [measurement.en[lang] for lang in languages]
     loc = [measurement.loc[lang] for lang in languages]
@@ -107,6 +120,8 @@ def analyze(measurement: Measurement, spec: ModelSpec, model_id: str) -> LayerRe
         cos_en_loc_bands=round(float(np.mean(across)), 6),
         en_band=en_band,
         loc_band=loc_band,
+        en_top3=_floats(np.mean([[top_share(row) for row in d.vectors] for d in en], axis=0)),
+        en_candidates=candidates,
     )
 
 
@@ -180,15 +195,40 @@ def choose_bands(
         raise SurgsteerError(
             f"a {n_layer}-block model is too shallow for separate EN and LOC bands"
         )
-    en_band = band_around_peak(crosslingual, 1, n_layer - 2)
+    candidates = en_candidates(crosslingual)
+    middle = [b for b in candidates if n_layer / 4 <= (b[0] + b[1]) / 2 <= 3 * n_layer / 4]
+    en_band = (middle or candidates)[0]
     loc_band = band_around_peak(culture, en_band[1] + 1, n_layer - 1)
     return en_band, loc_band
 
 
-def band_around_peak(values: np.ndarray, first: int, last: int) -> tuple[int, int]:
-    """Contiguous blocks around the peak of ``values[first..last]`` within TOLERANCE of it."""
+def en_candidates(crosslingual: np.ndarray) -> list[tuple[int, int]]:
+    """Candidate EN bands, highest peak first (module doc)."""
+    first, last = 1, len(crosslingual) - 2
+    window = crosslingual[first : last + 1]
+    spread = window.max() - window.min()
+    peaks = [
+        block
+        for block in range(first, last + 1)
+        if crosslingual[block] >= window.max() - PEAK_TOLERANCE * spread
+        and (block == first or crosslingual[block] >= crosslingual[block - 1])
+        and (block == last or crosslingual[block] >= crosslingual[block + 1])
+    ]
+    bands: list[tuple[int, int]] = []
+    for peak in sorted(peaks, key=lambda block: -crosslingual[block]):
+        band = band_around_peak(crosslingual, first, last, peak=peak)
+        if not any(band[0] <= end and start <= band[1] for start, end in bands):
+            bands.append(band)  # a band overlapping a higher peak's is the same candidate
+    return bands
+
+
+def band_around_peak(
+    values: np.ndarray, first: int, last: int, *, peak: int | None = None
+) -> tuple[int, int]:
+    """Contiguous blocks around ``peak`` (default: the maximum of ``values[first..last]``)
+    within TOLERANCE of the window's range from its value."""
     window = values[first : last + 1]
-    peak = first + int(np.argmax(window))
+    peak = first + int(np.argmax(window)) if peak is None else peak
     threshold = values[peak] - TOLERANCE * (window.max() - window.min())
     start, end = peak, peak
     while start > first and values[start - 1] >= threshold:
@@ -220,6 +260,7 @@ def table(report: LayerReport) -> Table:
         "|EN|/norm",
         "|LOC|/norm",
         "cos(EN,LOC)",
+        "EN top-3",
         "band",
     ):
         grid.add_column(header, justify="right")
@@ -239,11 +280,14 @@ def table(report: LayerReport) -> Table:
             f"{report.en_norm[block]:.3f}",
             f"{report.loc_norm[block]:.3f}",
             f"{report.cos_en_loc[block]:+.3f}",
+            f"{report.en_top3[block]:.0%}" if report.en_top3 else "-",
             band,
         )
+    candidates = ", ".join(f"{start}-{end}" for start, end in report.en_candidates)
     grid.caption = (
         f"culture chance {report.chance:.3f}; cos(EN band, LOC band) "
-        f"{report.cos_en_loc_bands:+.3f}. {report.rule}"
+        f"{report.cos_en_loc_bands:+.3f}; EN band candidates (peaks): {candidates or '-'}. "
+        f"{report.rule}"
     )
     return grid
 

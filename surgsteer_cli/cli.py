@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "eval": "surgsteer_cli.commands.eval:eval_command",
     "extract": "convert.commands:extract",
     "layers": "convert.commands:layers",
+    "models": "surgsteer_cli.commands.models:models",
     "quantize": "surgsteer_cli.commands.quantize:quantize",
     "vectors": "surgsteer_cli.commands.vectors:vectors",
 }

@@ -13,6 +13,10 @@ from surgsteer_cli import vector_file
 from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.vector_file import SteeringVector
 
+TOP_K = 3
+DOMINATED = 0.5
+"""A direction with more than this share of its squared norm in TOP_K coordinates is flagged."""
+
 
 @dataclass(frozen=True)
 class Listing:
@@ -80,6 +84,7 @@ def inspect(path: Path) -> dict[str, object]:
         row: dict[str, object] = {
             "block": layer,
             "norm": float(np.linalg.norm(direction)),
+            "top3_share": top_share(direction),
             "in_band": layer in vector.band_layers,
         }
         if found is not None:
@@ -93,6 +98,14 @@ def inspect(path: Path) -> dict[str, object]:
         "layers": layers,
         "warnings": vector.warnings,
     }
+
+
+def top_share(direction: np.ndarray, k: int = TOP_K) -> float:
+    """Share of the squared norm in the ``k`` largest coordinates: near k / n_embd for a
+    spread-out direction, near 1 for one that "massive activation" coordinates dominate."""
+    squared = np.sort(np.square(direction.astype(np.float64)))[::-1]
+    total = float(squared.sum())
+    return float(squared[:k].sum()) / total if total > 0 else 0.0
 
 
 def _read_all(paths: Iterable[Path]) -> list[Listing]:

@@ -16,6 +16,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from surgsteer_cli.errors import SurgsteerError
+
 GENERAL_KEYS = (
     "general.architecture",
     "general.basename",
@@ -68,3 +70,17 @@ def _as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def parse_band(text: str, n_layer: int) -> tuple[int, int]:
+    """``"A-B"`` (or ``"A"``) as an inclusive block range inside 1..n_layer-1."""
+    start, _, end = text.partition("-")
+    try:
+        band = (int(start), int(end or start))
+    except ValueError:
+        raise SurgsteerError(f"layer range {text!r} is not of the form A-B") from None
+    if not 1 <= band[0] <= band[1] <= n_layer - 1:
+        raise SurgsteerError(
+            f"layer range {text} is outside blocks 1..{n_layer - 1} of this {n_layer}-layer model"
+        )
+    return band

@@ -11,7 +11,8 @@ stock llama.cpp (``--control-vector``):
 - ``surgsteer.*`` tags: role, language, default_scale, band_start/band_end (the blocks applied
   by default, inclusive; a file may carry directions outside its band for experiments, and stock
   llama.cpp users pass ``--control-vector-layer-range START END``), model.{architecture,n_layer,
-  n_embd,fingerprint}, method, normalization, version.
+  n_embd,fingerprint}, method, normalization, version, and optionally scale_check (how the
+  default scale was checked on held-out text at extraction).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class SteeringVector:
     method: str = ""
     normalization: str = ""
     version: str = __version__
+    scale_check: str = ""
     warnings: list[str] = field(default_factory=list, compare=False)
 
     @property
@@ -142,6 +144,8 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
         writer.add_string("surgsteer.method", vector.method)
         writer.add_string("surgsteer.normalization", vector.normalization)
         writer.add_string("surgsteer.version", vector.version)
+        if vector.scale_check:
+            writer.add_string("surgsteer.scale_check", vector.scale_check)
         for layer in vector.layers:
             data = np.ascontiguousarray(vector.directions[layer], dtype=np.float32)
             writer.add_tensor(f"direction.{layer}", data)
@@ -227,6 +231,7 @@ def _parse(path: Path) -> SteeringVector:
         method=_optional(fields, "surgsteer.method", str, "", None),
         normalization=_optional(fields, "surgsteer.normalization", str, "", None),
         version=_optional(fields, "surgsteer.version", str, "", warnings),
+        scale_check=_optional(fields, "surgsteer.scale_check", str, "", None),
         warnings=warnings,
     )
 

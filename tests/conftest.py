@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from surgsteer_cli.vector_file import SteeringVector
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TEST_MODEL = "gemma3-270m"
 
 
 @pytest.fixture(scope="session")
@@ -27,19 +28,30 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep user data in a temporary SURGSTEER_HOME and forbid Hugging Face downloads."""
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_path: Path) -> None:
+    """Keep user data in a temporary SURGSTEER_HOME, forbid Hugging Face downloads, and run
+    the small test model unless a test names another (commands read SURGSTEER_MODEL)."""
     monkeypatch.setenv("SURGSTEER_HOME", str(tmp_path / "surgsteer-home"))
+    monkeypatch.setenv("SURGSTEER_MODEL", str(model_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    """The embedded default model. Session fixtures are set up before the function-scoped
-    ``isolated_environment``, so it is assembled once into the real cache, not per test."""
+    """The small named model that most tests run (Gemma 3 270M: fast). Session fixtures are set
+    up before the function-scoped ``isolated_environment``, so it is assembled once into the
+    real cache, not per test."""
     from surgsteer_cli.models import resolve_model
 
-    return resolve_model(None)
+    return resolve_model(TEST_MODEL)
+
+
+@pytest.fixture(scope="session")
+def capable_model_path() -> Path:
+    """The default model (Qwen2.5-Coder-1.5B-Instruct), assembled once into the real cache."""
+    from surgsteer_cli.models import DEFAULT_MODEL, resolve_model
+
+    return resolve_model(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")

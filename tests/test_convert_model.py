@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +39,17 @@ PROMPTS = [
 
 @pytest.fixture(scope="module")
 def loaded() -> LoadedModel:
-    return load_model()
+    return load_model("gemma3-270m")
 
 
 @pytest.fixture(scope="module")
 def llm():
     model = llama_cpp.Llama(
-        model_path=str(resolve_model(None)), n_ctx=256, n_threads=2, logits_all=True, verbose=False
+        model_path=str(resolve_model("gemma3-270m")),
+        n_ctx=256,
+        n_threads=2,
+        logits_all=True,
+        verbose=False,
     )
     yield model
     model.close()
@@ -200,9 +205,28 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
         assert vector.default_scale > 0
         assert "the layer analysis of this run" in vector.method
         assert "typical" in vector.normalization
+        assert "held-out" in vector.scale_check and "perplexity" in vector.scale_check
     assert "BMLAMA-53" in read(out / "ko.en.gguf").method
     assert "BLEnD" in read(out / "ko.loc.gguf").method
 
     again = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
     assert again.exit_code == 0, again.output
     assert "from layers.json" in read(out / "ko.en.gguf").method
+
+
+def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded: LoadedModel) -> None:
+    from convert.scale_check import capped, held_out_sentences, perplexity
+
+    rng = np.random.default_rng(3)
+    directions = {
+        layer: (rng.standard_normal(loaded.spec.n_embd) * 50).astype(np.float32)
+        for layer in range(1, loaded.spec.n_layer)
+    }
+    sentences = held_out_sentences("ko", 4)
+    baseline = perplexity(loaded, sentences)
+    vector = SteeringVector("en", "ko", loaded.spec, directions, default_scale=4.0, band=(5, 8))
+    harsh = capped(loaded, vector, sentences, baseline)
+    assert harsh.default_scale < 4.0 and "halved" in harsh.scale_check
+    gentle = capped(loaded, replace(vector, default_scale=1e-5), sentences, baseline)
+    assert gentle.default_scale == 1e-5 and "halved" not in gentle.scale_check
+    assert "x1.0" in gentle.scale_check  # the steered perplexity equals the baseline's

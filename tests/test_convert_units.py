@@ -19,7 +19,7 @@ from convert.contrasts import (
 )
 from convert.directions import Measurement, block_directions, orthogonalize
 from convert.extract import build_vectors, parse_band
-from convert.layers import band_around_peak, choose_bands, culture_probe_accuracy
+from convert.layers import band_around_peak, choose_bands, culture_probe_accuracy, en_candidates
 from surgsteer_cli.datasets.splits import load_splits
 from surgsteer_cli.errors import DataError, SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
@@ -119,6 +119,22 @@ def test_band_rule() -> None:
     en, loc = choose_bands(values, culture)
     assert en == (3, 5)
     assert loc == (8, 9)  # the culture peak at 3-4 lies inside the EN band: LOC comes after it
+
+
+def test_every_peak_is_a_candidate_and_the_middle_one_is_preferred() -> None:
+    # Two peaks, as on Qwen2.5-Coder-1.5B: a lower one in the middle, a higher one deep.
+    values = np.zeros(28)
+    values[6:10] = [0.15, 0.16, 0.17, 0.16]
+    values[21:25] = [0.18, 0.19, 0.2, 0.19]
+    values[12] = 0.05  # a small bump far below the peaks is no candidate
+    assert en_candidates(values) == [(21, 24), (6, 9)]
+    culture = np.linspace(0.2, 1.0, 28)
+    en, loc = choose_bands(values, culture)
+    assert en == (6, 9)  # centred in the middle half of the depth
+    assert loc[0] > 9
+    shallow = values.copy()
+    shallow[6:10] = 0.0
+    assert choose_bands(shallow, culture)[0] == (21, 24)  # only a deep peak: it is taken
 
 
 def _every_prompt(data: ExtractionData) -> list[str]:

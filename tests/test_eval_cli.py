@@ -25,15 +25,15 @@ from surgsteer_cli.vector_file import SteeringVector
 
 REPO = Path(__file__).resolve().parents[1]
 MCQ_SAMPLE = REPO / "tests" / "data" / "mcq"
-# ko has vectors, zh has none: surgical runs for ko only. 7 rows: en reference, ko x
-# (none, surgical) x (transfer, localization), zh x none x (transfer, localization).
+# ko has vectors, zh has none: surgical runs for ko only. 10 rows: en reference, ko x
+# (none, surgical) x (transfer, localization, localization-en), zh x none x the same three.
 ARGS = ["--lang", "ko,zh", "--config", "none,surgical", "--limit", "1"]
-ROWS = 7
+ROWS = 10
 
 
 def write_vectors(directory: Path, languages: list[str]) -> Path:
     """Random EN (middle band) and LOC (deep band) vectors made for the default model."""
-    spec = ModelSpec.from_metadata(model_metadata(resolve_model(None)))
+    spec = ModelSpec.from_metadata(model_metadata(resolve_model("gemma3-270m")))
     rng = np.random.default_rng(7)
     for language in languages:
         for role, band in (("en", (6, 10)), ("loc", (11, 15))):

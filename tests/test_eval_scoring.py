@@ -24,7 +24,7 @@ TOLERANCE = 0.75
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(resolve_model(None))
+    return Engine(resolve_model("gemma3-270m"))
 
 
 @pytest.fixture(scope="module")

@@ -122,3 +122,73 @@ def test_zero_items_after_filtering_is_an_error(tmp_path: Path, shared_data: Pat
     assert rows
     with pytest.raises(DataError, match="no localization items left for ko"):
         load_eval_data(["ko"], blend_dir=tmp_path)
+
+
+def test_mcq_items_share_options_and_order_across_languages() -> None:
+    data = load_eval_data(["ko", "ar"], limit=20, transfer="mcq")
+    english = {item.id: item for item in data.transfer[REFERENCE]}
+    for ko, ar in zip(data.transfer["ko"], data.transfer["ar"], strict=True):
+        assert ko.id == ar.id and ko.id.startswith("mcq:")
+        assert ko.answer == ar.answer == english[ko.id].answer
+        assert len(ko.options) == len(set(ko.options)) == 4
+        assert "___" in ko.question
+    cloze = load_eval_data(["ko"], transfer="cloze").transfer["ko"]
+    golds = {str(item.row): item.answer for item in cloze}
+    for item in data.transfer["ko"]:
+        gold = item.options["ABCD".index(item.answer)]
+        assert gold == golds[item.id.removeprefix("mcq:")]
+    letters = {item.answer for item in load_eval_data(["ko"], transfer="mcq").transfer["ko"]}
+    assert letters == {"A", "B", "C", "D"}
+
+
+def _renamed_blend_copy(shared_data: Path, target: Path, rename) -> Path:
+    """A copy of BLEnD's South Korea files in its own layout with IDs renamed."""
+    source = shared_data / "blend"
+    for folder in ("annotations", "questions", "prompts"):
+        (target / folder).mkdir(parents=True)
+    import json
+
+    annotations = json.loads((source / "annotations" / "South_Korea_data.json").read_text())
+    renamed = {rename(key): value for key, value in annotations.items()}
+    (target / "annotations" / "South_Korea_data.json").write_text(json.dumps(renamed))
+    with (source / "questions" / "South_Korea_questions.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with (target / "questions" / "South_Korea_questions.csv").open("w", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**row, "ID": rename(row["ID"])} for row in rows)
+    shutil.copy(source / "prompts" / "South_Korea_prompts.csv", target / "prompts")
+    return target
+
+
+def test_a_blend_copy_with_other_ids_is_evaluated(shared_data: Path, tmp_path: Path) -> None:
+    copy = _renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: f"user-{key}")
+    test = load_eval_data(["ko"], blend_dir=copy).localization["ko"]
+    tune = load_eval_data(["ko"], split="tune", blend_dir=copy).localization["ko"]
+    assert len(test) > 40 and len(tune) > 10
+    assert not {item.id for item in test} & {item.id for item in tune}
+    assert all(item.id.startswith("user-") for item in test)
+
+
+def test_listed_extraction_ids_are_never_evaluated_from_a_copy(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    copy = _renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: key)
+    extraction = load_splits().blend_extract
+    for split in ("tune", "test"):
+        items = load_eval_data(["ko"], split=split, blend_dir=copy).localization["ko"]
+        assert items and not {item.id for item in items} & extraction
+
+
+def test_blend_instructions_come_from_the_copy_or_the_shipped_file(
+    shared_data: Path,
+) -> None:
+    from surgsteer_cli.datasets.blend import REGION_LANGUAGE, load_instructions
+
+    shipped = load_instructions(REGION_LANGUAGE)
+    original = load_instructions(REGION_LANGUAGE, shared_data / "blend")
+    assert shipped == original
+    korean = shipped["South_Korea"]
+    assert korean.english.startswith("Read the following question and provide a single answer")
+    assert "{q}" not in korean.render("긴급 전화번호는?", local=True)
+    assert "질문: 긴급 전화번호는?" in korean.render("긴급 전화번호는?", local=True)

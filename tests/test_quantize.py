@@ -58,14 +58,14 @@ def test_a_quantized_source_is_dequantized_first_and_says_so(quantized) -> None:
 
 def test_fingerprints_equal_the_source(quantized) -> None:
     _, outputs, _ = quantized
-    source = fingerprint(model_metadata(resolve_model(None)))
+    source = fingerprint(model_metadata(resolve_model("gemma3-270m")))
     assert [fingerprint(model_metadata(path)) for path in outputs] == [source, source]
 
 
 def test_one_eval_runs_the_original_and_its_quantizations(quantized, tmp_path: Path) -> None:
     _, outputs, _ = quantized
     vectors = write_vectors(tmp_path / "vectors", ["ko"])
-    models = [resolve_model(None), *outputs]
+    models = [resolve_model("gemma3-270m"), *outputs]
     args = ["eval", "--vectors", vectors, "--lang", "ko", "--config", "en-mid"]
     args += ["--limit", "1", "--out", tmp_path / "run"]
     for model in models:
@@ -87,7 +87,7 @@ def test_one_eval_runs_the_original_and_its_quantizations(quantized, tmp_path: P
 
 
 def test_dequantized_copy_keeps_metadata_and_f32_tensors(tmp_path: Path) -> None:
-    source = gguf_reader(resolve_model(None))
+    source = gguf_reader(resolve_model("gemma3-270m"))
     target = gguf_reader(dequantize_to_f16(source, tmp_path / "f16.gguf"))
     assert is_quantized(source) and not is_quantized(target)
     before, after = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,13 +12,21 @@ import click
 from rich import box
 from rich.table import Table
 
+from surgsteer_cli.commands.options import MODEL_HELP, model_option
 from surgsteer_cli.console import info, out, safe
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.evaluation.plane import points, references, terminal_plot
+from surgsteer_cli.evaluation.localization import MEASURES
+from surgsteer_cli.evaluation.plane import (
+    localization_metrics,
+    points,
+    references,
+    terminal_plot,
+)
 from surgsteer_cli.evaluation.runner import EvalRequest, Report, run_eval
-from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS
+from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS, TRANSFER_FORMATS
 from surgsteer_cli.evaluation.settings import CONFIGS, expand
 from surgsteer_cli.evaluation.summary import Score
+from surgsteer_cli.model_spec import parse_band
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.profiles import check_scale
 from surgsteer_cli.untrusted import terminal_text
@@ -26,9 +35,7 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
 
 @click.command()
-@click.option(
-    "--model", "models", multiple=True, help="GGUF model (repeatable). [default: Gemma 3 270M]"
-)
+@model_option(multiple=True, help=f"{MODEL_HELP} Repeatable.")
 @click.option(
     "--vectors",
     "vector_dirs",
@@ -42,6 +49,10 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 )
 @click.option("--en-scale", default="", help="EN scales to sweep, e.g. 0,0.5,1,2.")
 @click.option("--loc-scale", default="", help="LOC scales to sweep.  [default: each file's]")
+@click.option(
+    "--en-layers", default="", help="EN bands to sweep, e.g. 6-10,22-24.  [default: each file's]"
+)
+@click.option("--loc-layers", default="", help="LOC bands to sweep.  [default: each file's]")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N items per language and axis.")
 @click.option(
     "--split",
@@ -53,6 +64,21 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 @click.option("--blend", "blend_dir", type=DIRECTORY, help="BLEnD in its own layout.")
 @click.option("--bmlama", "bmlama_dir", type=DIRECTORY, help="BMLAMA in its own layout.")
 @click.option("--mcq", "mcq_dir", type=DIRECTORY, help="Multiple choice as Transfer data.")
+@click.option(
+    "--transfer",
+    "transfer_format",
+    type=click.Choice(TRANSFER_FORMATS),
+    help="BMLAMA facts as four-option questions (answer letter) or cloze sentences.  "
+    "[default: mcq for chat models, else cloze]",
+)
+@click.option(
+    "--localization",
+    "measures",
+    default=",".join(MEASURES),
+    show_default=True,
+    help="Localization measures: native (question in L) and/or english (English question, "
+    "L's profile).",
+)
 @click.option("--out", type=DIRECTORY, help="Run directory.  [default: runs/eval-<split>-<hash>]")
 @click.option("--fresh", is_flag=True, help="Discard earlier results in the run directory.")
 def eval_command(
@@ -62,16 +88,21 @@ def eval_command(
     configs: str,
     en_scale: str,
     loc_scale: str,
+    en_layers: str,
+    loc_layers: str,
     limit: int | None,
     split: str,
     blend_dir: Path | None,
     bmlama_dir: Path | None,
     mcq_dir: Path | None,
+    transfer_format: str | None,
+    measures: str,
     out: Path | None,
     fresh: bool,
 ) -> None:
-    """Score steering settings on Transfer (BMLAMA cloze facts, or --mcq) and Localization
-    (country-neutral BLEnD questions), per model, language and setting.
+    """Score steering settings on Transfer (BMLAMA facts as letter questions or cloze
+    sentences, or --mcq files) and Localization (country-neutral BLEnD questions, asked in
+    the language and in English), per model, language and setting.
 
     \b
     Configs: none, en-all (EN vector on all its blocks), en-mid (EN on its band),
@@ -87,7 +118,13 @@ def eval_command(
     paths = [resolve_model(model) for model in models] or [resolve_model(None)]
     request = EvalRequest(
         models=paths,
-        settings=expand(_list(configs), _scales(en_scale), _scales(loc_scale)),
+        settings=expand(
+            _list(configs),
+            _scales(en_scale),
+            _scales(loc_scale),
+            _bands(en_layers),
+            _bands(loc_layers),
+        ),
         languages=_list(lang),
         out=out or Path("runs"),
         vector_dirs=list(vector_dirs),
@@ -97,6 +134,8 @@ def eval_command(
         bmlama_dir=bmlama_dir,
         mcq_dir=mcq_dir,
         fresh=fresh,
+        transfer=transfer_format,
+        localization=_list(measures),
     )
     if out is None:
         request.out = Path("runs") / f"eval-{split}-{_options_hash(request)}"
@@ -122,6 +161,16 @@ def _scales(text: str) -> list[float | None]:
     return [check_scale(scale) for scale in scales]
 
 
+def _bands(text: str) -> list[str | None]:
+    """Comma-separated "A-B" bands (checked against each model when applied)."""
+    if not text.strip():
+        return [None]
+    bands = _list(text)
+    for band in bands:
+        parse_band(band, sys.maxsize)  # the form only: each model checks its own depth
+    return bands
+
+
 def _options_hash(request: EvalRequest) -> str:
     """Eight hex digits that identify what the request evaluates."""
     options = {
@@ -130,6 +179,8 @@ def _options_hash(request: EvalRequest) -> str:
         "languages": list(request.languages),
         "vectors": [str(Path(path).resolve()) for path in request.vector_dirs],
         "limit": request.limit,
+        "transfer": request.transfer,
+        "localization": list(request.localization),
         "data": [
             str(Path(directory).resolve()) if directory else None
             for directory in (request.blend_dir, request.bmlama_dir, request.mcq_dir)
@@ -139,21 +190,23 @@ def _options_hash(request: EvalRequest) -> str:
 
 
 def _print_report(report: Report) -> None:
-    plotted = points(report.scores)
+    measures = localization_metrics(report.scores)
+    plotted = points(report.scores, measures[0]) if measures else []
     several = len({point.model for point in plotted}) > 1
     table = Table(title="Mean over languages [95 % CI]", box=box.SIMPLE_HEAD)
-    columns = ["setting", *(["model"] if several else []), "Transfer", "Localization"]
+    names = {"localization": "Loc (native)", "localization-en": "Loc (English)"}
+    columns = ["setting", *(["model"] if several else []), "Transfer"]
+    columns += [names[metric] for metric in measures]
     for column in [*columns, "Consistency", "langs"]:
         table.add_column(column, justify="left" if column in ("setting", "model") else "right")
     cells = {(s.model, s.setting, s.metric): s for s in report.scores if s.language == "all"}
     for point in plotted:
-        consistency = cells.get((point.model, point.setting, "consistency"))
         table.add_row(
             safe(point.setting),
             *([safe(point.model)] if several else []),
             _cell(point.transfer),
-            _cell(point.localization),
-            _cell(consistency),
+            *(_cell(cells.get((point.model, point.setting, metric))) for metric in measures),
+            _cell(cells.get((point.model, point.setting, "consistency"))),
             str(point.transfer.languages),
         )
     out.print(table)
@@ -161,8 +214,9 @@ def _print_report(report: Report) -> None:
         out.print(f"model: {safe(plotted[0].model)}")
     for model, score in references(report.scores).items():
         out.print(f"English reference (unsteered transfer), {safe(model)}: {_cell(score)}")
-    if plotted:
-        out.print(terminal_text(terminal_plot(report.scores)), markup=False, highlight=False)
+    for metric in measures if plotted else []:
+        plot = terminal_plot(report.scores, localization=metric)
+        out.print(terminal_text(plot), markup=False, highlight=False)
     for model, axes in report.seconds_per_item.items():
         costs = ", ".join(f"{axis} {seconds:.3f} s/item" for axis, seconds in axes.items())
         info(f"{model}: {costs}")

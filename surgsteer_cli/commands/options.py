@@ -13,17 +13,31 @@ import click
 
 from surgsteer_cli.engine import cpu_count
 from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
 from surgsteer_cli.profiles import MAX_SCALE, check_scale
 from surgsteer_cli.session import AnswerSettings, RuntimeOptions
 
-_MODEL_OPTIONS = (
-    click.option(
+MODEL_HELP = (
+    f"Model name ({', '.join(NAMED_MODELS)}; `surgsteer models` lists them) or GGUF file. "
+    f"[default: {DEFAULT_MODEL}]"
+)
+
+
+def model_option(*, multiple: bool = False, help: str = MODEL_HELP) -> Callable[..., Any]:
+    """``--model NAME|PATH`` (``$SURGSTEER_MODEL``): the same option in every command."""
+    return click.option(
         "--model",
+        "models" if multiple else "model",
+        multiple=multiple,
         envvar="SURGSTEER_MODEL",
         show_envvar=True,
-        metavar="PATH.gguf",
-        help="GGUF model to run [default: the embedded Gemma 3 270M].",
-    ),
+        metavar="NAME|PATH",
+        help=help,
+    )
+
+
+_MODEL_OPTIONS = (
+    model_option(),
     click.option(
         "--gpu-layers",
         type=click.IntRange(min=-1),

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from surgsteer_cli import console
+from surgsteer_cli.commands.options import model_option
+from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.quantize import TYPES
 from surgsteer_cli.quantize import quantize as run_quantize
@@ -14,6 +16,7 @@ from surgsteer_cli.quantize import quantize as run_quantize
 
 @click.command()
 @click.argument("source", required=False)
+@model_option()
 @click.option(
     "--type",
     "types",
@@ -28,13 +31,17 @@ from surgsteer_cli.quantize import quantize as run_quantize
     help="Directory for the outputs, named <source>-<TYPE>.gguf.",
 )
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="0: all cores.")
-def quantize(source: str | None, types: str, out: Path, threads: int) -> None:
-    """Quantize SOURCE (default: the embedded Gemma 3 270M) with llama.cpp's quantizer.
+def quantize(source: str | None, model: str | None, types: str, out: Path, threads: int) -> None:
+    """Quantize the model (--model, or the older spelling SOURCE) with llama.cpp's quantizer.
 
     A source that is already quantized is first dequantized to F16 with gguf-py. Every
     output keeps the source's fingerprint, so the same steering vectors apply to it.
     """
+    if source and model and source != model:
+        raise SurgsteerError(f"two models given: SOURCE {source} and --model {model}")
     names = [name.strip().upper() for name in types.split(",") if name.strip()]
-    outputs = run_quantize(resolve_model(source), names, out, threads=threads, notify=console.info)
+    outputs = run_quantize(
+        resolve_model(source or model), names, out, threads=threads, notify=console.info
+    )
     for path in outputs:
         console.out.print(str(path))

@@ -80,15 +80,25 @@ def inspect(file: Path, as_json: bool) -> None:
         tags.add_row(safe(key), safe(value))
     out.print(tags)
     sibling = report["sibling"]
-    columns = ["block", "norm", "in band"] + (["cos(EN, LOC)"] if sibling else [])
+    top = f"top-{inspection.TOP_K} share"
+    columns = ["block", "norm", top, "in band"] + (["cos(EN, LOC)"] if sibling else [])
     layers = Table(*columns)
+    dominated = [
+        row["block"] for row in report["layers"] if row["top3_share"] > inspection.DOMINATED
+    ]
     for row in report["layers"]:
-        cells = [str(row["block"]), f"{row['norm']:.4g}", "yes" if row["in_band"] else ""]
+        share = f"{row['top3_share']:.0%}"
+        cells = [str(row["block"]), f"{row['norm']:.4g}", share, "yes" if row["in_band"] else ""]
         if sibling:
             cos = row["cos_other_role"]
             cells.append("-" if cos is None else f"{cos:+.3f}")
         layers.add_row(*cells)
     out.print(layers)
+    if dominated:
+        warn(
+            f"blocks {layer_ranges(dominated)}: over {inspection.DOMINATED:.0%} of the direction "
+            f"is in {inspection.TOP_K} coordinates (massive activations?)"
+        )
     if sibling:
         info(f"cos(EN, LOC) against {sibling}")
     for message in report["warnings"]:

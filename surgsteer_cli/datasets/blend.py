@@ -14,14 +14,23 @@ from typing import Any
 from surgsteer_cli.datasets._io import load_shipped, read_json, read_table, require_file
 from surgsteer_cli.datasets.neutralize import neutralize
 from surgsteer_cli.errors import DataError
+from surgsteer_cli.paths import resource_dir
 
 __all__ = [
+    "INSTRUCTION_ID",
     "LANGUAGE_REGION",
     "REGION_LANGUAGE",
     "BlendItem",
+    "Instruction",
     "load_blend",
+    "load_instructions",
     "neutralize",
 ]
+
+INSTRUCTION_ID = "inst-4"
+"""BLEnD's short-answer prompt: "Read the following question and provide a single answer
+without any explanations.\n\nQuestion: {q}\nAnswer:", with its translation per region."""
+INSTRUCTIONS_FILE = "instructions.json"
 
 REGION_LANGUAGE: dict[str, str] = {
     "UK": "en",
@@ -119,6 +128,45 @@ def load_blend(
         else:
             items.extend(_load_original(Path(directory), region))
     return items
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """BLEnD's instruction template for one region, in English and in the local language;
+    ``{q}`` marks where the question goes."""
+
+    english: str
+    local: str
+
+    def render(self, question: str, *, local: bool) -> str:
+        """The instruction with ``question`` in place (the local or the English template)."""
+        return (self.local if local else self.english).replace("{q}", question)
+
+
+def load_instructions(
+    regions: Iterable[str], directory: Path | None = None
+) -> dict[str, Instruction]:
+    """BLEnD's ``inst-4`` template per region: from ``prompts/<Region>_prompts.csv`` in a
+    BLEnD directory, else from the shipped ``prompts/blend/instructions.json``."""
+    if directory is not None and (Path(directory) / "prompts").is_dir():
+        return {region: _original_instruction(Path(directory), region) for region in regions}
+    path = resource_dir("prompts") / "blend" / INSTRUCTIONS_FILE
+    shipped = read_json(require_file(path, "BLEnD instructions"))
+    try:
+        return {region: Instruction(**shipped[region]) for region in regions}
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"{path}: no usable instruction for {exc}") from None
+
+
+def _original_instruction(directory: Path, region: str) -> Instruction:
+    path = require_file(
+        directory / "prompts" / f"{region}_prompts.csv",
+        "BLEnD layout: prompts/<Region>_prompts.csv",
+    )
+    for row in read_table(path, ("id", "English", "Translation")):
+        if row["id"] == INSTRUCTION_ID and "{q}" in row["English"] and "{q}" in row["Translation"]:
+            return Instruction(english=row["English"].strip(), local=row["Translation"].strip())
+    raise DataError(f"{path}: no {INSTRUCTION_ID} template with a {{q}} slot")
 
 
 def _load_original(directory: Path, region: str) -> list[BlendItem]:

@@ -2,21 +2,30 @@
 
     python -m surgsteer_cli.datasets.build [--shared ../shared/data] [--out prompts]
 
-Writes ``blend/<Region>.jsonl``, ``bmlama/<lang>.jsonl`` (with BMLAMA's LICENSE),
+Writes ``blend/<Region>.jsonl``, ``blend/instructions.json`` (BLEnD's inst-4 prompt),
+``bmlama/<lang>.jsonl`` (with BMLAMA's LICENSE),
 ``splits.json``, and the neutralization table inside ``README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from surgsteer_cli import console
 from surgsteer_cli.datasets._io import require_file, write_jsonl
-from surgsteer_cli.datasets.blend import REGION_LANGUAGE, BlendItem, load_blend
+from surgsteer_cli.datasets.blend import (
+    INSTRUCTIONS_FILE,
+    REGION_LANGUAGE,
+    BlendItem,
+    load_blend,
+    load_instructions,
+)
 from surgsteer_cli.datasets.bmlama import LANGUAGES, load_bmlama
 from surgsteer_cli.datasets.neutralize import mentions_region, neutralize
 from surgsteer_cli.datasets.splits import make_splits, splits_to_json
@@ -33,6 +42,9 @@ def build(shared: Path, out: Path) -> None:
     for region in REGION_LANGUAGE:
         records = [item.to_record() for item in blend if item.region == region]
         write_jsonl(out / "blend" / f"{region}.jsonl", records)
+    instructions = load_instructions(REGION_LANGUAGE, directory=shared / "blend")
+    text = json.dumps({r: asdict(i) for r, i in instructions.items()}, ensure_ascii=False, indent=1)
+    (out / "blend" / INSTRUCTIONS_FILE).write_text(text + "\n", encoding="utf-8")
 
     cloze = load_bmlama(LANGUAGES, directory=shared / "bmlama")
     for language, items in cloze.items():

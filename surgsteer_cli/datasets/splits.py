@@ -4,6 +4,10 @@ Rule: every item key (BLEnD question ID, BMLAMA original row number) is ranked b
 ``sha256(f"{SALT}:{key}")``; the first ranks go to ``extract``, the next to ``tune``, the
 rest to ``test``. The ranking is independent of Python's ``hash()`` and of file order, so
 the same IDs always land in the same split. ``prompts/splits.json`` stores the result.
+
+Keys the file does not list (a user's own BLEnD or BMLAMA copy) get a part from the same hash
+read as a fraction in [0, 1), cut at the listed parts' shares: so any copy can be evaluated,
+and a key listed for extraction is always refused.
 """
 
 from __future__ import annotations
@@ -35,6 +39,19 @@ class Splits:
     bmlama_extract: frozenset[int]
     bmlama_tune: frozenset[int]
     bmlama_test: frozenset[int]
+
+    def part_of(self, source: str, key: str | int) -> str:
+        """``extract``, ``tune`` or ``test`` for a BLEnD ID (``source="blend"``) or BMLAMA
+        row (``"bmlama"``); unlisted keys by the hash fraction (module doc)."""
+        parts = [getattr(self, f"{source}_{part}") for part in _PARTS]
+        for part, keys in zip(_PARTS, parts, strict=True):
+            if key in keys:
+                return part
+        total = sum(len(keys) for keys in parts)
+        fraction = int(hashlib.sha256(f"{SALT}:{key}".encode()).hexdigest()[:8], 16) / 16**8
+        if fraction < len(parts[0]) / total:
+            return "extract"
+        return "tune" if fraction < (len(parts[0]) + len(parts[1])) / total else "test"
 
 
 def make_splits(blend_ids: Iterable[str], bmlama_rows: Iterable[int]) -> Splits:

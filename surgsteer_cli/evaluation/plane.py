@@ -25,14 +25,27 @@ class Point:
     localization: Score
 
 
-def points(scores: Sequence[Score]) -> list[Point]:
-    """Every (model, setting) that has both ``all`` scores, in summary order."""
+LOCALIZATION_LABELS = {
+    "localization": "BLEnD soft-match accuracy, question in its language (country-neutral)",
+    "localization-en": "BLEnD soft-match accuracy, English question, local profile",
+}
+
+
+def localization_metrics(scores: Sequence[Score]) -> list[str]:
+    """The Localization measures present in ``scores``, native first."""
+    present = {s.metric for s in scores}
+    return [metric for metric in LOCALIZATION_LABELS if metric in present]
+
+
+def points(scores: Sequence[Score], localization: str = "localization") -> list[Point]:
+    """Every (model, setting) that has both ``all`` scores, in summary order; the y axis is
+    the ``localization`` metric."""
     cells = {(s.model, s.setting, s.metric): s for s in scores if s.language == ALL}
     found = []
     for (model, setting, metric), transfer in cells.items():
-        localization = cells.get((model, setting, "localization"))
-        if metric == "transfer" and localization is not None:
-            found.append(Point(model, setting, transfer, localization))
+        localization_score = cells.get((model, setting, localization))
+        if metric == "transfer" and localization_score is not None:
+            found.append(Point(model, setting, transfer, localization_score))
     return found
 
 
@@ -51,16 +64,17 @@ def save_png(
     *,
     languages: Sequence[str],
     transfer_measure: str = "cloze accuracy",
+    localization: str = "localization",
 ) -> Path:
-    """Draw the plane: colour per setting, marker per model, 95 % intervals as error bars;
-    each spot is labelled with the settings that land on it."""
+    """Draw the plane (y: the ``localization`` metric): colour per setting, marker per model,
+    95 % intervals as error bars; each spot is labelled with the settings that land on it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    plotted = points(scores)
+    plotted = points(scores, localization)
     models = list(dict.fromkeys(p.model for p in plotted))
     settings = list(dict.fromkeys(p.setting for p in plotted))
     colors = plt.get_cmap("tab10" if len(settings) <= 10 else "tab20")
@@ -92,7 +106,7 @@ def save_png(
     ]
     ax.legend(handles=handles, title="setting / model", fontsize=8, loc="best")
     ax.set_xlabel(f"Transfer: {transfer_measure}, mean over {len(languages)} languages")
-    ax.set_ylabel("Localization: BLEnD soft-match accuracy (country-neutral)")
+    ax.set_ylabel(f"Localization: {LOCALIZATION_LABELS[localization]}", fontsize=8)
     ax.set_title(f"Transfer–Localization plane ({', '.join(languages)}); bars: 95 % CI")
     notes = [f"English reference ({m}): {s.score:.3f}" for m, s in references(scores).items()]
     if notes:
@@ -145,10 +159,16 @@ def _spots(plotted: Sequence[Point]) -> dict[tuple[float, float], list[str]]:
     return spots
 
 
-def terminal_plot(scores: Sequence[Score], *, width: int = 60, height: int = 16) -> str:
+def terminal_plot(
+    scores: Sequence[Score],
+    *,
+    localization: str = "localization",
+    width: int = 60,
+    height: int = 16,
+) -> str:
     """The plane as plain text: a letter per (model, setting), explained below the grid
     (``*`` where points overlap)."""
-    plotted = points(scores)[: len(LETTERS)]
+    plotted = points(scores, localization)[: len(LETTERS)]
     if not plotted:
         return ""
     xs = [p.transfer.score for p in plotted]
@@ -160,7 +180,7 @@ def terminal_plot(scores: Sequence[Score], *, width: int = 60, height: int = 16)
         col = round((x - x_low) / (x_high - x_low) * (width - 1))
         row = height - 1 - round((y - y_low) / (y_high - y_low) * (height - 1))
         grid[row][col] = letter if grid[row][col] == " " else "*"
-    lines = ["Localization"]
+    lines = [f"Localization ({LOCALIZATION_LABELS[localization]})"]
     for index, row in enumerate(grid):
         label = f"{y_high:.3f}" if index == 0 else f"{y_low:.3f}" if index == height - 1 else ""
         lines.append(f"{label:>6} |{''.join(row)}")

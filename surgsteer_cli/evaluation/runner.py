@@ -2,7 +2,9 @@
 
 Per model: find its vectors by fingerprint, load it once (if anything is left to score), and
 for each (setting, language) set the control vector and score the items not yet in the results
-file. English is scored
+file. Transfer uses BMLAMA facts as four-option questions for a model with a chat template and
+as cloze sentences otherwise, unless the request names the format; Localization is scored for
+each requested measure (``localization.MEASURES``). English is scored
 once per model, unsteered, as the Transfer reference. A (setting, language) whose vectors are
 missing is skipped with a warning. The summary covers exactly the items this request selects,
 so re-running a command reproduces its outputs even in a directory shared with other runs.
@@ -22,7 +24,7 @@ from surgsteer_cli.console import info, progress, warn
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation import localization, transfer
-from surgsteer_cli.evaluation.plane import save_png
+from surgsteer_cli.evaluation.plane import localization_metrics, save_png
 from surgsteer_cli.evaluation.results import Key, ResultStore, row_key
 from surgsteer_cli.evaluation.scoring import Scorer
 from surgsteer_cli.evaluation.selection import REFERENCE, EvalData, item_key, load_eval_data
@@ -50,6 +52,8 @@ class EvalRequest:
     bmlama_dir: Path | None = None
     mcq_dir: Path | None = None
     fresh: bool = False
+    transfer: str | None = None  # "mcq" or "cloze"; None: mcq for chat models, else cloze
+    localization: Sequence[str] = localization.MEASURES
 
 
 @dataclass
@@ -70,21 +74,33 @@ class _Unit:
     axis: str
     items: list[Any]
     profile: Profile | None
+    measure: str = ""  # the Localization measure, for localization axes
 
 
 def run_eval(request: EvalRequest) -> Report:
     """Score what is missing, then write ``summary.csv``, ``summary.json`` and ``plane.png``."""
     names = _model_names(request.models)
-    data = load_eval_data(
-        request.languages,
-        split=request.split,
-        limit=request.limit,
-        blend_dir=request.blend_dir,
-        bmlama_dir=request.bmlama_dir,
-        mcq_dir=request.mcq_dir,
-    )
-    for note in data.notes:
-        info(note)
+    unknown = [m for m in request.localization if m not in localization.MEASURES]
+    if unknown or not request.localization:
+        raise SurgsteerError(
+            f"unknown localization measure {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(localization.MEASURES)}"
+        )
+    metadata = {path: model_metadata(path) for path in request.models}
+    formats = {path: _transfer_format(request, metadata[path]) for path in request.models}
+    loaded: dict[str, EvalData] = {}
+    for fmt in dict.fromkeys(formats.values()):
+        loaded[fmt] = load_eval_data(
+            request.languages,
+            split=request.split,
+            limit=request.limit,
+            transfer=fmt,
+            blend_dir=request.blend_dir,
+            bmlama_dir=request.bmlama_dir,
+            mcq_dir=request.mcq_dir,
+        )
+        for note in loaded[fmt].notes:
+            info(note)
     transfer_dir = request.mcq_dir or request.bmlama_dir
     run = {
         "format": FORMAT,
@@ -96,21 +112,41 @@ def run_eval(request: EvalRequest) -> Report:
     timing: dict[str, dict[str, float]] = {}
     with ResultStore(request.out, run, fresh=request.fresh) as store:
         for path, name in zip(request.models, names, strict=True):
-            selected += _run_model(path, name, request, data, store, timing)
+            spec = ModelSpec.from_metadata(metadata[path])
+            data = loaded[formats[path]]
+            selected += _run_model(path, name, spec, request, data, store, timing)
         rows = [store.rows[key] for key in selected if key in store.rows]
     scores = summarize(rows)
     files = [request.out / name for name in ("results.jsonl", "summary.csv", "summary.json")]
     write_summary(scores, request.out, {"run": run, "seconds_per_item": timing})
     if any(score.language != REFERENCE for score in scores):
-        measure = "multiple-choice accuracy" if request.mcq_dir else "cloze accuracy"
-        png = request.out / "plane.png"
-        files.append(save_png(scores, png, languages=request.languages, transfer_measure=measure))
+        mcq = request.mcq_dir or set(formats.values()) == {"mcq"}
+        measure = "multiple-choice accuracy" if mcq else "cloze accuracy"
+        for metric in localization_metrics(scores):
+            png = request.out / ("plane.png" if metric == "localization" else "plane-en.png")
+            files.append(
+                save_png(
+                    scores,
+                    png,
+                    languages=request.languages,
+                    transfer_measure=measure,
+                    localization=metric,
+                )
+            )
     return Report(scores=scores, files=files, seconds_per_item=timing)
+
+
+def _transfer_format(request: EvalRequest, metadata: dict[str, str]) -> str:
+    """The requested Transfer format, else mcq for a model with a chat template."""
+    if request.transfer:
+        return request.transfer
+    return "mcq" if metadata.get("tokenizer.chat_template") else "cloze"
 
 
 def _run_model(
     path: Path,
     name: str,
+    spec: ModelSpec,
     request: EvalRequest,
     data: EvalData,
     store: ResultStore,
@@ -118,9 +154,8 @@ def _run_model(
 ) -> list[Key]:
     """Score one model's missing items; return the keys of all items selected for it. The
     model is loaded only if something is missing."""
-    spec = ModelSpec.from_metadata(model_metadata(path))
     profiles = discover(spec, request.vector_dirs, strict=False)
-    units = list(_plan(name, request.settings, data, profiles))
+    units = list(_plan(name, request.settings, data, profiles, request.localization))
     selected = [_key(name, unit, item) for unit in units for item in unit.items]
     todo = sum(key not in store for key in selected)
     if not todo:
@@ -134,7 +169,7 @@ def _run_model(
             if not items:
                 continue
             engine.set_control(unit.setting.buffer(unit.profile, engine.spec))
-            score = _scorer_for(unit.axis, engine, scorer)
+            score = _scorer_for(unit, engine, scorer, data)
             bar.update(task, description=f"{name} {unit.setting.name} {unit.language} {unit.axis}")
             for item in items:
                 start = time.perf_counter()
@@ -147,7 +182,11 @@ def _run_model(
 
 
 def _plan(
-    name: str, settings: Sequence[Setting], data: EvalData, profiles: dict[str, Profile]
+    name: str,
+    settings: Sequence[Setting],
+    data: EvalData,
+    profiles: dict[str, Profile],
+    measures: Sequence[str],
 ) -> Iterator[_Unit]:
     """The units of one model, skipping settings that lack vectors (one warning per
     language)."""
@@ -163,12 +202,22 @@ def _plan(
         for setting in settings:
             if setting not in skipped:
                 yield _Unit(setting, language, "transfer", data.transfer[language], profile)
-                yield _Unit(setting, language, "localization", data.localization[language], profile)
+                for measure in measures:
+                    items = data.localization[language]
+                    axis = localization.AXES[measure]
+                    yield _Unit(setting, language, axis, items, profile, measure)
 
 
-def _scorer_for(axis: str, engine: Engine, scorer: Scorer) -> Callable[[Any], dict[str, Any]]:
-    if axis == "localization":
-        return partial(localization.answer_row, engine)
+def _scorer_for(
+    unit: _Unit, engine: Engine, scorer: Scorer, data: EvalData
+) -> Callable[[Any], dict[str, Any]]:
+    if unit.measure:
+        return partial(
+            localization.answer_row,
+            engine,
+            measure=unit.measure,
+            instruction=data.instructions[unit.language],
+        )
     return partial(transfer.choice_row, scorer)
 
 

@@ -2,8 +2,11 @@
 
 Localization: BLEnD questions of each language's default region (``LANGUAGE_REGION``) with the
 country mention removed; questions without annotator consensus, or whose mention could not be
-removed, are skipped. Transfer: BMLAMA cloze facts, or the ``--mcq`` files when given; English
-is the reference language and is scored on the union of the facts chosen for the others.
+removed, are skipped. Transfer: BMLAMA facts as cloze sentences (``cloze``) or as four-option
+questions (``mcq``, see ``datasets.mcq.from_cloze``), or the ``--mcq`` files when given;
+English is the reference language and is scored on the union of the facts chosen for the
+others. A split holds the keys ``prompts/splits.json`` lists for it, and unlisted keys by
+``Splits.part_of``, so any copy of BLEnD or BMLAMA in its own layout can be evaluated.
 
 Items are taken in a fixed pseudo-random order (SHA-256 of the item key), so ``--limit N`` is a
 spread-out sample and picks the same questions and facts in every language.
@@ -17,17 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from surgsteer_cli.datasets.blend import LANGUAGE_REGION, BlendItem, load_blend
+from surgsteer_cli.datasets.blend import (
+    LANGUAGE_REGION,
+    BlendItem,
+    Instruction,
+    load_blend,
+    load_instructions,
+)
 from surgsteer_cli.datasets.bmlama import LANGUAGES as BMLAMA_LANGUAGES
 from surgsteer_cli.datasets.bmlama import ClozeItem, load_bmlama
-from surgsteer_cli.datasets.mcq import McqItem, load_mcq
-from surgsteer_cli.datasets.splits import assert_disjoint, load_splits
+from surgsteer_cli.datasets.mcq import McqItem, from_cloze, load_mcq
+from surgsteer_cli.datasets.splits import Splits, assert_disjoint, load_splits
 from surgsteer_cli.errors import DataError
 
 REFERENCE = "en"
 LANGUAGES = tuple(lang for lang in BMLAMA_LANGUAGES if lang != REFERENCE)
 """Languages with both BLEnD questions and BMLAMA facts: ko zh es id el fa ar az."""
 SPLITS = ("tune", "test")
+TRANSFER_FORMATS = ("mcq", "cloze")
 
 TransferItem = ClozeItem | McqItem
 T = TypeVar("T")
@@ -39,6 +49,7 @@ class EvalData:
 
     localization: dict[str, list[BlendItem]]
     transfer: dict[str, list[TransferItem]]
+    instructions: dict[str, Instruction] = field(default_factory=dict)  # BLEnD's, per language
     notes: list[str] = field(default_factory=list)
 
 
@@ -52,11 +63,13 @@ def load_eval_data(
     *,
     split: str = "test",
     limit: int | None = None,
+    transfer: str = "cloze",
     blend_dir: Path | None = None,
     bmlama_dir: Path | None = None,
     mcq_dir: Path | None = None,
 ) -> EvalData:
-    """Load, filter and order the items of both axes for ``languages``."""
+    """Load, filter and order the items of both axes for ``languages``; ``transfer`` is the
+    format of BMLAMA facts (``cloze`` or ``mcq``), unused with ``mcq_dir``."""
     unknown = [lang for lang in languages if lang not in LANGUAGES]
     if unknown:
         raise DataError(
@@ -64,10 +77,12 @@ def load_eval_data(
         )
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    if transfer not in TRANSFER_FORMATS:
+        raise DataError(f"unknown transfer format {transfer!r}; choose from mcq, cloze")
     data = EvalData(localization={}, transfer={})
     _add_localization(data, languages, split, limit, blend_dir)
     if mcq_dir is None:
-        _add_cloze(data, languages, split, limit, bmlama_dir)
+        _add_bmlama(data, languages, split, limit, bmlama_dir, transfer)
     else:
         _add_mcq(data, languages, limit, mcq_dir)
     for axis in ("localization", "transfer"):
@@ -81,37 +96,56 @@ def _add_localization(
     data: EvalData, languages: Sequence[str], split: str, limit: int | None, directory: Path | None
 ) -> None:
     splits = load_splits()
-    chosen = getattr(splits, f"blend_{split}")
     for lang in languages:
         region = LANGUAGE_REGION[lang]
-        pool = [item for item in load_blend([region], directory) if item.id in chosen]
+        pool = _in_split(load_blend([region], directory), splits, "blend", split)
         usable = [item for item in pool if item.consensus and item.neutralized]
-        assert_disjoint(
-            (item.id for item in usable), splits.blend_extract, f"BLEnD {split} vs extraction"
-        )
         data.localization[lang] = _ordered(usable, item_key)[:limit]
+        data.instructions[lang] = load_instructions([region], directory)[region]
         data.notes.append(
             f"{lang}: BLEnD {region} {split} split: {len(pool)} questions, {len(usable)} with "
             f"consensus and neutralized, {len(data.localization[lang])} used"
         )
 
 
-def _add_cloze(
-    data: EvalData, languages: Sequence[str], split: str, limit: int | None, directory: Path | None
+def _add_bmlama(
+    data: EvalData,
+    languages: Sequence[str],
+    split: str,
+    limit: int | None,
+    directory: Path | None,
+    transfer: str,
 ) -> None:
     splits = load_splits()
-    chosen = getattr(splits, f"bmlama_{split}")
-    loaded = load_bmlama([*languages, REFERENCE], directory)
-    for lang in languages:
-        pool = [item for item in loaded[lang] if item.row in chosen]
-        assert_disjoint(
-            (item.row for item in pool), splits.bmlama_extract, f"BMLAMA {split} vs extraction"
-        )
-        data.transfer[lang] = _ordered(pool, item_key)[:limit]
-    _add_reference(data, loaded[REFERENCE])
-    data.notes.append(
-        f"BMLAMA {split} split: {len(data.transfer[languages[0]])} facts per language"
+    loaded = {
+        lang: _in_split(items, splits, "bmlama", split)
+        for lang, items in load_bmlama([*languages, REFERENCE], directory).items()
+    }
+    facts: dict[str, list[TransferItem]] = (
+        from_cloze(loaded) if transfer == "mcq" else loaded  # type: ignore[assignment]
     )
+    for lang in languages:
+        data.transfer[lang] = _ordered(facts[lang], item_key)[:limit]
+    _add_reference(data, facts[REFERENCE])
+    kind = "four-option questions" if transfer == "mcq" else "cloze facts"
+    data.notes.append(
+        f"BMLAMA {split} split: {len(data.transfer[languages[0]])} {kind} per language"
+    )
+
+
+def _in_split(items: Sequence[T], splits: Splits, source: str, split: str) -> list[T]:
+    """The items of ``split``; never one listed or hashed into the extraction split."""
+    chosen = [item for item in items if splits.part_of(source, _raw_key(item)) == split]
+    extraction = getattr(splits, f"{source}_extract")
+    assert_disjoint(
+        (_raw_key(item) for item in chosen), extraction, f"{source} {split} vs extraction"
+    )
+    return chosen
+
+
+def _raw_key(item: object) -> str | int:
+    """The key the splits file uses: a BLEnD ID or a BMLAMA row number."""
+    return item.row if isinstance(item, ClozeItem) else item.id  # type: ignore[attr-defined]
 
 
 def _add_mcq(data: EvalData, languages: Sequence[str], limit: int | None, directory: Path) -> None:

@@ -6,8 +6,9 @@
 - ``loc-deep``: the LOC vector on its default band (deep blocks);
 - ``surgical``: EN on its band plus LOC on its band.
 
-A scale of ``None`` means each vector file's ``default_scale``. A sweep (several scales) gives
-one setting per scale, and ``surgical`` one per (EN scale, LOC scale) pair.
+A scale of ``None`` means each vector file's ``default_scale`` and a band of ``None`` the file's
+band. A sweep (several scales or bands) gives one setting per value, and ``surgical`` one per
+combination.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.model_spec import ModelSpec, parse_band
 from surgsteer_cli.profiles import Profile, control_buffer
+from surgsteer_cli.vector_file import SteeringVector
 
 CONFIGS = ("none", "en-all", "en-mid", "loc-deep", "surgical")
 _ROLES = {
@@ -39,6 +41,8 @@ class Setting:
     config: str
     en_scale: float | None = None
     loc_scale: float | None = None
+    en_layers: str | None = None  # "A-B": a band instead of the file's (not for en-all)
+    loc_layers: str | None = None
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -47,13 +51,19 @@ class Setting:
 
     @property
     def name(self) -> str:
-        """A short label: the config, with any explicit scales, e.g. ``surgical(en=0.5,loc=1)``."""
-        scales = [
+        """A short label: the config, with any explicit scales and bands, e.g.
+        ``surgical(en=0.5,loc=1,en@6-10)``."""
+        explicit = [
             f"{role}={scale:g}"
             for role, scale in (("en", self.en_scale), ("loc", self.loc_scale))
             if role in self.roles and scale is not None
         ]
-        return f"{self.config}({','.join(scales)})" if scales else self.config
+        explicit += [
+            f"{role}@{band}"
+            for role, band in (("en", self.en_layers), ("loc", self.loc_layers))
+            if role in self.roles and band is not None
+        ]
+        return f"{self.config}({','.join(explicit)})" if explicit else self.config
 
     def missing(self, profile: Profile | None) -> list[str]:
         """Roles this setting needs that ``profile`` lacks."""
@@ -69,11 +79,12 @@ class Setting:
         parts = []
         if "en" in self.roles:
             en = profile.en
-            layers = en.layers if self.config == "en-all" else en.band_layers
+            layers = en.layers if self.config == "en-all" else _layers(self.en_layers, en, spec)
             parts.append((en, _scale(self.en_scale, en.default_scale), layers))
         if "loc" in self.roles:
             loc = profile.loc
-            parts.append((loc, _scale(self.loc_scale, loc.default_scale), loc.band_layers))
+            layers = _layers(self.loc_layers, loc, spec)
+            parts.append((loc, _scale(self.loc_scale, loc.default_scale), layers))
         return control_buffer(spec, parts)
 
     def scales(self, profile: Profile | None) -> dict[str, float]:
@@ -89,8 +100,11 @@ def expand(
     configs: Sequence[str],
     en_scales: Sequence[float | None] = (None,),
     loc_scales: Sequence[float | None] = (None,),
+    en_bands: Sequence[str | None] = (None,),
+    loc_bands: Sequence[str | None] = (None,),
 ) -> list[Setting]:
-    """Every setting of ``configs`` over the scale sweeps, in the given order, no duplicates."""
+    """Every setting of ``configs`` over the scale and band sweeps, in the given order, no
+    duplicates."""
     unknown = [config for config in configs if config not in CONFIGS]
     if unknown:
         raise SurgsteerError(
@@ -101,9 +115,19 @@ def expand(
         roles = _ROLES[config]
         ens = en_scales if "en" in roles else (None,)
         locs = loc_scales if "loc" in roles else (None,)
-        for en, loc in itertools.product(ens, locs):
-            settings[Setting(config, en, loc)] = None
+        en_layers = en_bands if "en" in roles and config != "en-all" else (None,)
+        loc_layers = loc_bands if "loc" in roles else (None,)
+        for combination in itertools.product(ens, locs, en_layers, loc_layers):
+            settings[Setting(config, *combination)] = None
     return list(settings)
+
+
+def _layers(band: str | None, vector: SteeringVector, spec: ModelSpec) -> list[int]:
+    """The blocks of ``band`` ("A-B"), else the vector's own band."""
+    if band is None:
+        return vector.band_layers
+    start, end = parse_band(band, spec.n_layer)
+    return list(range(start, end + 1))
 
 
 def _scale(explicit: float | None, default: float) -> float:

@@ -3,7 +3,9 @@
 Metrics:
 - ``transfer``: cloze (or multiple-choice) accuracy; for language ``all``, the mean over the
   non-English languages (English, scored without steering, is the reference);
-- ``localization``: BLEnD soft-match accuracy; ``all`` is the mean over languages;
+- ``localization``: BLEnD soft-match accuracy on the question in its own language (country
+  removed); ``localization-en``: the same on the English question under the language's
+  profile; ``all`` is the mean over languages;
 - ``consistency``: share of facts where the model picks the same candidate in the language as
   in unsteered English; ``all`` is the mean over languages.
 
@@ -31,7 +33,7 @@ from surgsteer_cli.paths import atomic_output
 
 RESAMPLES = 2000
 ALL = "all"
-METRICS = ("transfer", "localization", "consistency")
+METRICS = ("transfer", "localization", "localization-en", "consistency")
 BASELINE = "none"
 
 

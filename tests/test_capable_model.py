@@ -1,0 +1,53 @@
+"""The claim on the default model, Qwen2.5-Coder-1.5B-Instruct: its shipped vectors were made by
+the rule (bands from the layer analysis, scales capped by the held-out check), no direction is
+dominated by massive-activation coordinates, and the headline question gets Korea's answer."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from surgsteer_cli import vector_file
+from surgsteer_cli.evaluation.selection import LANGUAGES
+from surgsteer_cli.inspection import DOMINATED, top_share
+from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
+from tests.cli import run_surgsteer
+
+SHIPPED = Path(__file__).resolve().parents[1] / "vectors" / DEFAULT_MODEL
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_ships_checked_vectors_for_the_model(language: str) -> None:
+    model = NAMED_MODELS[DEFAULT_MODEL]
+    for role in ("en", "loc"):
+        vector = vector_file.read(SHIPPED / f"{language}.{role}.gguf")
+        assert vector.model.fingerprint == model.fingerprint
+        assert "perplexity" in vector.scale_check and "still above" not in vector.scale_check
+        shares = [top_share(vector.directions[layer]) for layer in vector.band_layers]
+        assert max(shares) < DOMINATED, (role, shares)
+
+
+def test_bands_come_from_the_layer_analysis() -> None:
+    report = json.loads((SHIPPED / "layers.json").read_text(encoding="utf-8"))
+    assert report["fingerprint"] == NAMED_MODELS[DEFAULT_MODEL].fingerprint
+    assert tuple(report["en_band"]) in {tuple(band) for band in report["en_candidates"]}
+    assert report["en_band"][1] < report["loc_band"][0]
+    for language in LANGUAGES:
+        en = vector_file.read(SHIPPED / f"{language}.en.gguf")
+        loc = vector_file.read(SHIPPED / f"{language}.loc.gguf")
+        assert list(en.band) == report["en_band"] and list(loc.band) == report["loc_band"]
+
+
+def test_headline_korean_profile_gives_korea_s_emergency_number(
+    capable_model_path: Path,
+) -> None:
+    """`surgsteer ask --lang ko "emergency number?"` with the default steering."""
+    args = ("ask", "--model", str(capable_model_path), "--lang", "ko", "--max-tokens", "40")
+    steered = run_surgsteer(*args, "--json", "emergency number?", timeout=300)
+    assert steered.returncode == 0, steered.stderr
+    record = json.loads(steered.stdout)
+    assert record["profile"] == "ko" and set(record["scales"]) == {"en", "loc"}
+    assert re.search(r"(?<!\d)(112|119)(?!\d)", record["answer"]), record["answer"]
