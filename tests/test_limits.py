@@ -78,10 +78,9 @@ def test_nan_never_reaches_a_result_row(tmp_path: Path) -> None:
     assert (tmp_path / "results.jsonl").read_text() == ""
 
 
-@pytest.mark.parametrize("threads", ["0", "100000"])
-def test_thread_counts_beyond_the_machine_are_refused(threads: str) -> None:
-    refused(invoke("ask", ENGLISH, env={"SURGSTEER_THREADS": threads}), "--threads")
-    refused(invoke("doctor", "--threads", threads), "--threads")
+def test_thread_counts_beyond_the_machine_are_refused() -> None:
+    refused(invoke("ask", ENGLISH, env={"SURGSTEER_THREADS": "100000"}), "--threads")
+    refused(invoke("doctor", "--threads", "100000"), "--threads")
 
 
 @pytest.fixture
