@@ -12,7 +12,6 @@ QUOTED = {
     "runtime_bench.txt": "README.md",
     "cloze_bench.txt": "README.md",
     "interrupt_runs.txt": "docs/safety.md",
-    "fuzz.txt": "docs/safety.md",
 }
 
 
