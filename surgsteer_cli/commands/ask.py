@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 import click
 
@@ -80,7 +80,7 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
     click.echo(json_text(record))
 
 
-def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:
+def _consume(pieces: Iterable[str], *, echo: bool) -> tuple[str, float, float]:
     """Read the whole answer, printing it as it comes if ``echo``; return it with the seconds
     to its first piece and in total."""
     started = time.perf_counter()
