@@ -41,7 +41,6 @@ RESULTS = "results.jsonl"
 RUN = "run.json"
 LOCK = ".lock"
 KEY_FIELDS = ("model", "setting", "language", "axis", "item")
-AXES = ("transfer", "localization")
 SYNC_EVERY = 32
 
 Key = tuple[str, str, str, str, str]
@@ -182,8 +181,6 @@ def row_problem(row: dict[str, Any]) -> str | None:
     for name in KEY_FIELDS:
         if not isinstance(row.get(name), str):
             return f"{name} must be a string"
-    if row["axis"] not in AXES:
-        return f"axis must be {' or '.join(AXES)}"
     if not isinstance(row.get("correct"), bool):
         return "correct must be true or false"
     choice = row.get("choice")
