@@ -4,8 +4,12 @@
    Ratios are medians over pairs of runs taken in turns, so that the load of a shared machine
    drifting during the run hits both sides alike.
 2. Switching profile (``set_control``) vs reloading the model (goal: >= 100x faster).
-3. Decoding speed with surgsteer's default thread count (all available CPUs) vs
-   llama-cpp-python's default (half the cores) (goal: >= 1.0, not slower).
+3. Decoding speed with surgsteer's default thread count (the CPUs not busy with other work)
+   vs llama-cpp-python's default (half the cores) (goal: >= 1.0, not slower).
+3b. The same while a pure-Python busy loop holds one core: the default (chosen with the loop
+   running) vs all cores (goal: >= 1.0; all cores collapse when one is taken) and vs one
+   thread (goal: >= 0.9). Kept short (--busy-rounds pairs): it competes with other work on
+   a shared machine, and so does everything else here.
 4. ``surgsteer ask`` cold start (a fresh process, steered) vs a bare llama-cpp-python script
    that loads the model, applies the same control vector and generates the same tokens
    (goal: <= 1.3x), plus the import costs that make up the difference.
@@ -13,7 +17,7 @@
 The profile is made of seeded random directions (norm 4, EN at blocks 5-8, LOC at 12-15): the
 cost of steering does not depend on what the vectors mean. Run from the repository root:
 
-    python benchmarks/runtime_bench.py [--tokens 64] [--rounds 5]
+    python benchmarks/runtime_bench.py [--tokens 64] [--rounds 10] [--busy-rounds 3]
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from surgsteer_cli import vector_file  # noqa: E402
-from surgsteer_cli.engine import Engine, available_cpus  # noqa: E402
+from surgsteer_cli.engine import Engine, allowed_cpus, available_cpus  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.profiles import Profile  # noqa: E402
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
@@ -69,6 +73,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="steered/unsteered pairs")
     parser.add_argument("--reloads", type=int, default=3, help="model reloads to time")
     parser.add_argument("--cold-runs", type=int, default=4, help="cold-start pairs")
+    parser.add_argument("--busy-rounds", type=int, default=3, help="pairs with a busy core")
     args = parser.parse_args()
 
     model_path = resolve_model(None)
@@ -83,6 +88,7 @@ def main() -> None:
         decoding_speed(engine, profiles["ko"], args.tokens, args.rounds),
         switch_vs_reload(engine, profiles, model_path, args.reloads),
         thread_speed(model_path, args.tokens, args.rounds),
+        *busy_thread_speed(model_path, args.tokens, args.busy_rounds),
     ]
     cold, notes = cold_start(engine, profiles["ko"], model_path, args.cold_runs)
     rows.append(cold)
@@ -143,6 +149,39 @@ def thread_speed(model_path: Path, tokens: int, rounds: int) -> tuple:
         ">= 1.0",
         ratio >= 1.0,
     )
+
+
+def busy_thread_speed(model_path: Path, tokens: int, rounds: int) -> list[tuple]:
+    """Unsteered decoding tokens/s while one core runs a busy loop: the default thread count
+    (chosen with the loop running) against all cores and against one thread."""
+    loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        default = Engine(model_path)
+        chosen = default.llm.context_params.n_threads
+        rows = []
+        for threads, goal in ((allowed_cpus(), 1.0), (1, 0.9)):
+            other = Engine(model_path, n_threads=threads)
+            speeds = in_pairs(
+                lambda other=other: tokens_per_s(other, None, tokens),
+                lambda: tokens_per_s(default, None, tokens),
+                rounds,
+            )
+            ratio = median_ratio(speeds[1], speeds[0])
+            rows.append(
+                (
+                    f"one core busy: default vs {threads} thread(s) ({rounds} pairs)",
+                    f"{statistics.median(speeds[1]):.1f} with {chosen} (default)",
+                    f"{statistics.median(speeds[0]):.1f} with {threads}",
+                    ratio,
+                    f">= {goal:g}",
+                    ratio >= goal,
+                )
+            )
+    finally:
+        loop.kill()
+        loop.wait()
+    return rows
 
 
 def tokens_per_s(engine: Engine, buffer: np.ndarray | None, tokens: int) -> float:

@@ -10,7 +10,8 @@ import sys
 import click
 
 from surgsteer_cli import __version__
-from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.errors import SurgsteerError, os_error_message
+from surgsteer_cli.untrusted import printable
 
 COMMANDS: dict[str, str] = {
     "ask": "surgsteer_cli.commands.ask:ask",
@@ -28,7 +29,8 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use; project errors become one line."""
+    """A group whose subcommands are imported on first use; project errors and OS errors
+    (disk full, read-only folders, paths through a file) become one printable line."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -44,7 +46,9 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SurgsteerError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(printable(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(printable(os_error_message(exc))) from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)

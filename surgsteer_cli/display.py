@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rich.markup import escape
-
 from surgsteer_cli import langid
-from surgsteer_cli.session import Session, Steering
+from surgsteer_cli.console import safe
+from surgsteer_cli.engine import SAMPLING
+from surgsteer_cli.session import (
+    LOOP_MAX_PERIOD,
+    LOOP_MIN_CHARS,
+    LOOP_MIN_REPEATS,
+    AnswerSettings,
+    Session,
+    Steering,
+)
 
 
 def layer_ranges(layers: Iterable[int]) -> str:
@@ -48,12 +55,12 @@ def header(session: Session, steering: Steering) -> str:
     engine = session.engine
     spec = engine.spec
     style = "bold green" if steering.profile else "yellow"
+    model = safe(f"{engine.path.name} ({spec.architecture}, {spec.n_layer} blocks)")
     return "\n".join(
         [
-            f"[dim]model[/dim]    {escape(engine.path.name)} ({spec.architecture}, "
-            f"{spec.n_layer} blocks) on [bold]{engine.backend}[/bold]",
-            f"[dim]language[/dim] {escape(language_text(steering))}",
-            f"[dim]profile[/dim]  [{style}]{escape(profile_text(steering))}[/{style}]",
+            f"[dim]model[/dim]    {model} on [bold]{engine.backend}[/bold]",
+            f"[dim]language[/dim] {safe(language_text(steering))}",
+            f"[dim]profile[/dim]  [{style}]{safe(profile_text(steering))}[/{style}]",
         ]
     )
 
@@ -68,4 +75,21 @@ def steering_record(steering: Steering) -> dict[str, object]:
         "scales": steering.scales,
         "layers": steering.layers,
         "note": steering.note,
+        "vector_files": [str(path) for path in steering.files],
+    }
+
+
+def sampling_record(session: Session, settings: AnswerSettings) -> dict[str, object]:
+    """How an answer was sampled and where it stops, as JSON-ready fields."""
+    return {
+        "max_tokens": settings.max_tokens,
+        "temperature": settings.temperature,
+        "seed": settings.seed,
+        **SAMPLING,
+        "stop": session.stop_sequences,
+        "loop_detector": {
+            "min_repeats": LOOP_MIN_REPEATS,
+            "min_chars": LOOP_MIN_CHARS,
+            "max_period": LOOP_MAX_PERIOD,
+        },
     }

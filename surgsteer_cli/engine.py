@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +41,55 @@ def silence_llama_logs() -> None:
 _log_callback = None
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on: the default thread count for generation.
+def cpu_count() -> int:
+    """CPUs of the machine: the most threads ``--threads`` accepts (more only contend)."""
+    return os.cpu_count() or 1
 
-    llama-cpp-python's own default, half the cores, leaves one of two cores idle; on small
-    models generation is compute-bound, and on two cores two threads decode about 1.6x as
-    fast as one (``benchmarks/runtime_bench.py`` measures it)."""
+
+def allowed_cpus() -> int:
+    """CPUs this process may run on."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return cpu_count()
+
+
+def available_cpus() -> int:
+    """The default thread count: the CPUs this process may run on that other work does not
+    keep busy when the model loads, at least 1.
+
+    llama.cpp's threads wait for each other after every step, so one thread that shares its
+    core with a busy process stalls them all: with all CPUs in use and one core busy, decoding
+    collapses (0.6 against 30 tokens/s with one thread, issue 17). On an idle machine every CPU
+    helps: llama-cpp-python's own default, half the cores, leaves one of two idle, and two
+    threads decode about 1.6x as fast as one. ``benchmarks/runtime_bench.py`` measures both."""
+    return max(1, allowed_cpus() - busy_cpus())
+
+
+BUSY_SAMPLES = 3
+"""Readings of the run queue, 5 ms apart; the busy count is their minimum, so a task that
+runs only for a moment is not mistaken for a busy process."""
+
+
+def busy_cpus() -> int:
+    """About how many CPUs other processes keep busy right now: the tasks the kernel has
+    ready to run (``/proc/loadavg``), without this one. Unlike the load averages, this sees a
+    process that started a second ago and forgets one that ended; it counts the whole
+    machine, so on a host shared with containers it errs towards fewer threads. Elsewhere
+    (no ``/proc``) the one-minute load average stands in."""
+    try:
+        readings = []
+        for sample in range(BUSY_SAMPLES):
+            if sample:
+                time.sleep(0.005)
+            with open("/proc/loadavg", encoding="ascii") as handle:
+                readings.append(int(handle.read().split()[3].split("/")[0]) - 1)
+        return max(0, min(readings))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return round(os.getloadavg()[0])
+    except (OSError, AttributeError):  # Windows has no load average
+        return 0
 
 
 def last_llama_error() -> str | None:
@@ -64,6 +105,28 @@ def gpu_backend() -> str | None:
         return None
     info = llama_cpp.llama_print_system_info().decode(errors="replace")
     return next((name for name in _GPU_BACKENDS if name in info), "GPU")
+
+
+SAMPLING = {"top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.0}
+"""Sampler settings besides temperature and seed: llama-cpp-python's defaults, passed
+explicitly so that ``ask --json`` can report them. No repeat penalty: it would change every
+answer, eval's too; ``session`` stops degenerate loops instead."""
+
+
+class Completion:
+    """The pieces of a completion as they come; once all are read, ``finish_reason`` says
+    why it ended: "stop" (end of text or a stop sequence) or "length" (``max_tokens``)."""
+
+    def __init__(self, chunks: Iterator[dict]) -> None:
+        self._chunks = chunks
+        self.finish_reason: str | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        for chunk in self._chunks:
+            choice = chunk["choices"][0]
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            if choice["text"]:
+                yield choice["text"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +205,6 @@ class Engine:
         except (KeyError, ValueError) as exc:
             raise ModelLoadError(f"{model_path}: incomplete GGUF metadata ({exc})") from None
         self._control: np.ndarray | None = None
-        self.finish_reason: str | None = None  # of the last stream: "stop" or "length"
 
     @property
     def chat_template(self) -> str | None:
@@ -181,7 +243,7 @@ class Engine:
         temperature: float = 0.0,
         seed: int | None = None,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
+    ) -> Completion:
         """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0).
         A prompt that does not fit the context is refused here, before streaming starts."""
         tokens = self.tokenize(prompt)
@@ -190,29 +252,16 @@ class Engine:
             raise SurgsteerError(
                 f"the prompt is too long: {len(tokens)} tokens, the context holds {n_ctx}"
             )
-        return self._stream(tokens, max_tokens, temperature, seed, stop)
-
-    def _stream(
-        self,
-        tokens: list[int],
-        max_tokens: int,
-        temperature: float,
-        seed: int | None,
-        stop: Sequence[str],
-    ) -> Iterator[str]:
-        stream = self.llm.create_completion(
+        chunks = self.llm.create_completion(
             tokens,
-            max_tokens=min(max_tokens, self.llm.n_ctx() - len(tokens)),
+            max_tokens=min(max_tokens, n_ctx - len(tokens)),
             temperature=temperature,
             seed=seed,
             stop=list(stop),
             stream=True,
+            **SAMPLING,
         )
-        for chunk in stream:
-            choice = chunk["choices"][0]
-            self.finish_reason = choice["finish_reason"]
-            if choice["text"]:
-                yield choice["text"]
+        return Completion(chunks)
 
     def next_logits(self, text: str) -> np.ndarray:
         """Logits of the token after ``text``, evaluated afresh under the current control."""

@@ -19,3 +19,10 @@ class ModelLoadError(SurgsteerError):
 
 class DataError(SurgsteerError):
     """An evaluation or contrast data set is missing or not in the expected format."""
+
+
+def os_error_message(exc: OSError) -> str:
+    """``PATH: reason`` for an OS error, the path it happened on first."""
+    reason = exc.strerror or str(exc)
+    paths = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason

@@ -45,13 +45,30 @@ def atomic_output(path: Path) -> Iterator[Path]:
     """A fresh temporary file beside ``path`` to write to; on success it becomes ``path`` in
     one rename (readable by all, like a shared artifact), so ``path`` is never seen
     half-written. Its name is unique, so concurrent writers do not collide; on error it is
-    removed."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    removed. OS errors (disk full, read-only folder) name ``path``, not the temporary file."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as exc:
+        exc.filename, exc.filename2 = str(path), None
+        raise
     os.close(fd)
     partial = Path(name)
     try:
-        yield partial
-        partial.chmod(0o644)  # mkstemp makes 0600
-        os.replace(partial, path)
+        with naming(path, partial):
+            yield partial
+            partial.chmod(0o644)  # mkstemp makes 0600
+            os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def naming(path: Path, *temporary: Path) -> Iterator[None]:
+    """OS errors in the block that name no file (a failed write or flush), or only one of the
+    ``temporary`` files, name ``path`` instead: the file the user knows."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) in temporary:
+            exc.filename, exc.filename2 = str(path), None
+        raise

@@ -3,6 +3,7 @@ single control buffer llama.cpp applies."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,10 +13,25 @@ import numpy as np
 
 from surgsteer_cli import vector_file
 from surgsteer_cli.console import warn
-from surgsteer_cli.errors import ModelMismatchError, VectorFileError
+from surgsteer_cli.errors import ModelMismatchError, SurgsteerError, VectorFileError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.paths import resource_dir, user_vectors_dir
 from surgsteer_cli.vector_file import SteeringVector
+
+MAX_SCALE = 10.0
+"""Largest |scale| accepted. A scale is a fraction of a block's typical activation norm
+(the shipped defaults are below 0.06, and 0.1 at the deep band already repeats one word), so
+ten times a whole activation only ever destroys the answer; NaN and infinities never steer."""
+
+
+def check_scale(scale: float) -> float:
+    """``scale`` if it is finite and within +-MAX_SCALE, else a SurgsteerError: for scales
+    people type (a file's ``default_scale`` is checked by ``vector_file.validate``)."""
+    if not math.isfinite(scale) or abs(scale) > MAX_SCALE:
+        raise SurgsteerError(
+            f"scale {scale:g} is not a number from -{MAX_SCALE:g} to {MAX_SCALE:g}"
+        )
+    return scale
 
 
 @dataclass
@@ -68,6 +84,8 @@ def control_buffer(
     shape (n_layer, n_embd), row r holds the vector added after block r + 1."""
     buffer = np.zeros((spec.n_layer, spec.n_embd), dtype=np.float32)
     for vector, scale, layers in parts:
+        if not math.isfinite(scale):
+            raise SurgsteerError(f"{vector.role} scale {scale} is not a finite number")
         vector.check_compatible(spec)
         for layer in layers:
             if layer not in vector.directions:

@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from rich.console import Console
-from rich.markup import escape
 
+from surgsteer_cli.console import safe
 from surgsteer_cli.display import language_text, profile_text
 from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.profiles import check_scale
 from surgsteer_cli.prompting import Turn
 from surgsteer_cli.session import AnswerSettings, Session, Steering
+from surgsteer_cli.untrusted import terminal_text
 
 HELP = {
     "/lang [L|auto]": "use language L's profile for every turn, or detect it per turn (auto)",
@@ -47,24 +49,26 @@ class ChatView:
         """The language of this turn; the profile too, loudly when it changed."""
         line = f"{language_text(steering)} -> profile {profile_text(steering)}"
         if switched:
-            self._say(f"[bold magenta]switch:[/bold magenta] {escape(line)}")
+            self._say(f"[bold magenta]switch:[/bold magenta] {safe(line)}")
         else:
-            self._say(f"[dim]{escape(line)}[/dim]")
+            self._say(f"[dim]{safe(line)}[/dim]")
 
     def dropped(self, turn: Turn) -> None:
         """An old turn left the context window."""
         question = turn[0] if len(turn[0]) <= 40 else turn[0][:39] + "…"
-        self._say(f"[yellow]context full, dropped oldest turn:[/yellow] {escape(question)}")
+        self._say(f"[yellow]context full, dropped oldest turn:[/yellow] {safe(question)}")
 
     def piece(self, text: str) -> None:
         """A piece of the answer being streamed."""
-        self.out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        self.out.print(terminal_text(text), end="", markup=False, highlight=False, soft_wrap=True)
 
-    def answer_end(self, stopped: bool) -> None:
-        """The answer is complete, or was stopped with Ctrl-C."""
+    def answer_end(self, stopped: bool, repeating: bool = False) -> None:
+        """The answer is complete, was stopped with Ctrl-C, or was cut as it repeated itself."""
         self.out.print()
         if stopped:
             self._say("[yellow](stopped)[/yellow]")
+        elif repeating:
+            self._say("[yellow](stopped: the answer was repeating itself)[/yellow]")
 
     def message(self, text: str) -> None:
         """Feedback on a command (Rich markup allowed)."""
@@ -72,7 +76,7 @@ class ChatView:
 
     def error(self, text: str) -> None:
         """A problem with the last input; the chat goes on."""
-        self._say(f"[red]Error:[/red] {escape(text)}")
+        self._say(f"[red]Error:[/red] {safe(text)}")
 
 
 class Chat:
@@ -122,7 +126,7 @@ class Chat:
                 self.view.piece(piece)
                 if stop.is_set():
                     break
-        self.view.answer_end(stopped=stop.is_set())
+        self.view.answer_end(stopped=stop.is_set(), repeating=pieces.finish_reason == "repetition")
         self.history.append((question, "".join(parts).rstrip()))
 
     def _make_room(self, question: str) -> None:
@@ -175,7 +179,7 @@ class Chat:
             scale = None
         else:
             try:
-                scale = float(value)
+                scale = check_scale(float(value))
             except ValueError:
                 raise SurgsteerError(f"not a number: {value!r}") from None
         setattr(self.settings, f"{role}_scale", scale)
@@ -201,7 +205,7 @@ class Chat:
 
     def _help(self) -> None:
         for usage, text in HELP.items():
-            self.view.message(f"[bold]{escape(usage)}[/bold]  {text}")
+            self.view.message(f"[bold]{safe(usage)}[/bold]  {text}")
 
 
 def run(chat: Chat, read_line: Callable[[], str | None]) -> None:

@@ -8,6 +8,13 @@ Rules (shared by ``ask``, ``chat`` and ``doctor``):
 * English, an unknown or unsure language, or a language without a profile: no steering at all
   (the EN vector maps one particular language towards English, so it needs a language too).
 * Otherwise the profile's EN and LOC vectors at their bands and scales (defaults from files).
+* ``--lang`` with a language code surgsteer has no profile for (``fr``) answers unsteered and
+  says so; text that is not a language code is an error.
+
+Answers that fall into a loop ("1111…", "Korea Korea Korea…") are cut by a loop detector
+(``repeats_itself``), not prevented by a repeat penalty: a penalty changes the tokens of every
+answer (and legitimate repeats such as "112" or "1-1-9"), so steered and unsteered answers
+would no longer compare; the detector only ends text that has already degenerated.
 """
 
 from __future__ import annotations
@@ -19,12 +26,20 @@ from pathlib import Path
 import numpy as np
 
 from surgsteer_cli import langid
-from surgsteer_cli.engine import Engine
+from surgsteer_cli.engine import Completion, Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile, discover
 from surgsteer_cli.prompting import Prompt, Turn, qa_prompt, stop_sequences
+from surgsteer_cli.vector_file import LANGUAGE_CODE
 
 ENGLISH = "en"
+
+LOOP_MIN_CHARS = 60
+LOOP_MIN_REPEATS = 4
+LOOP_MAX_PERIOD = 100
+"""An answer ends in a loop when its last characters are one unit of up to LOOP_MAX_PERIOD
+characters repeated back to back, at least LOOP_MIN_REPEATS times over at least
+LOOP_MIN_CHARS characters: sixty "1"s, ten "Korea "s or four copies of a sentence."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,7 @@ class Steering:
     scales: dict[str, float] = field(default_factory=dict)
     layers: dict[str, list[int]] = field(default_factory=dict)
     note: str | None = None
+    files: list[Path] = field(default_factory=list)
     buffer: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -102,11 +118,13 @@ class Session:
         return sorted(set(langid.LANGUAGES) | set(self.profiles))
 
     def check_language(self, language: str) -> str:
-        """``language`` in lower case, or a SurgsteerError listing the valid codes."""
+        """``language`` in lower case: a known language, a profile's, or any other ISO 639-1
+        code (answered unsteered); anything else is a SurgsteerError listing the known codes."""
         code = language.strip().lower()
-        if code not in self.languages:
+        if code not in self.languages and not LANGUAGE_CODE.fullmatch(code):
             raise SurgsteerError(
-                f"unknown language {language!r}; valid: {', '.join(self.languages)}"
+                f"unknown language {language!r}; valid: {', '.join(self.languages)} "
+                "or another two-letter ISO 639-1 code (answered unsteered)"
             )
         return code
 
@@ -145,6 +163,7 @@ class Session:
                 if vector is not None
             },
             buffer=profile.buffer(self.engine.spec, en_scale=en_scale, loc_scale=loc_scale),
+            files=list(profile.sources),
         )
 
     def apply(self, steering: Steering) -> bool:
@@ -164,18 +183,23 @@ class Session:
         temperature: float = 0.0,
         seed: int | None = None,
         stop: Sequence[str] = (),
-    ) -> Iterator[str]:
+    ) -> Answer:
         """Stream the answer to ``question`` after ``history`` under the applied steering,
         ending also at any of ``stop``. Raises at once (before streaming) if the prompt does
         not fit the context."""
-        pieces = self.engine.generate(
+        completion = self.engine.generate(
             self.prompt(question, history),
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
-            stop=(*stop_sequences(self.engine.chat_template), *stop),
+            stop=(*self.stop_sequences, *stop),
         )
-        return _without_leading_space(pieces)
+        return Answer(completion)
+
+    @property
+    def stop_sequences(self) -> tuple[str, ...]:
+        """Where an answer ends besides the end of text."""
+        return stop_sequences(self.engine.chat_template)
 
     def prompt_tokens(self, question: str, history: Sequence[Turn] = ()) -> int:
         """Length in tokens of the prompt for ``question`` after ``history``."""
@@ -190,12 +214,35 @@ class Session:
         return sorted(set(langid.DEFAULT_LANGUAGES) | set(extra))
 
 
-def _without_leading_space(pieces: Iterator[str]) -> Iterator[str]:
-    """The pieces without the whitespace a model puts before its answer."""
-    started = False
-    for piece in pieces:
-        if not started:
-            piece = piece.lstrip()
-            started = bool(piece)
-        if piece:
+class Answer:
+    """An answer as it streams, without the whitespace a model puts before it. Once read,
+    ``finish_reason`` says why it ended: "stop" (the model ended it), "length" (max_tokens)
+    or "repetition" (it fell into a loop, see ``repeats_itself``, and was cut)."""
+
+    def __init__(self, completion: Completion) -> None:
+        self._completion = completion
+        self.finish_reason: str | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        text = ""
+        for piece in self._completion:
+            if not text:
+                piece = piece.lstrip()
+            if not piece:
+                continue
+            text += piece
             yield piece
+            if repeats_itself(text):
+                self.finish_reason = "repetition"
+                return
+        self.finish_reason = self._completion.finish_reason
+
+
+def repeats_itself(text: str) -> bool:
+    """True when ``text`` ends in a loop (see LOOP_MIN_CHARS)."""
+    longest = min(LOOP_MAX_PERIOD, len(text) // LOOP_MIN_REPEATS)
+    for period in range(1, longest + 1):
+        span = max(period * LOOP_MIN_REPEATS, LOOP_MIN_CHARS)
+        if span <= len(text) and text[-span + period :] == text[-span:-period]:
+            return True
+    return False

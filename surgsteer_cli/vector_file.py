@@ -46,7 +46,8 @@ ROLES = ("en", "loc")
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_NORM = 1e6
 _DIRECTION = re.compile(r"direction\.([0-9]+)")
-_LANGUAGE = re.compile(r"[a-z]{2}")
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+"""ISO 639-1: two lower-case letters."""
 EXPORT_KIND = "llama.cpp"
 
 
@@ -122,7 +123,7 @@ def validate(vector: SteeringVector) -> None:
     """Raise VectorFileError unless the vector is internally consistent and safe to apply."""
     if vector.role not in ROLES:
         raise VectorFileError(f"role must be one of {', '.join(ROLES)}, not {vector.role[:20]!r}")
-    if not _LANGUAGE.fullmatch(vector.language):
+    if not LANGUAGE_CODE.fullmatch(vector.language):
         raise VectorFileError(f"language must be an ISO 639-1 code, not {vector.language[:20]!r}")
     if not math.isfinite(vector.default_scale):
         raise VectorFileError("default_scale is not a finite number")
@@ -146,7 +147,7 @@ def validate(vector: SteeringVector) -> None:
 
 def validate_export(vector: ExportedVector) -> None:
     """Raise VectorFileError unless an exported vector is consistent and safe to apply."""
-    if not _LANGUAGE.fullmatch(vector.language):
+    if not LANGUAGE_CODE.fullmatch(vector.language):
         raise VectorFileError(f"language must be an ISO 639-1 code, not {vector.language[:20]!r}")
     _check_shape(vector.model)
     roles = [part.role for part in vector.parts]

@@ -128,3 +128,14 @@ def make_vector(loaded_engine: Engine) -> Callable[..., SteeringVector]:
         )
 
     return make
+
+
+@pytest.fixture
+def ko_profile(make_vector: Callable[..., SteeringVector], tmp_path: Path) -> Path:
+    """EN and LOC vectors for Korean, so that answers run steered (with --lang ko)."""
+    from surgsteer_cli import vector_file
+
+    directory = tmp_path / "vectors"
+    vector_file.write(make_vector("en", "ko", [5, 6], scale=2.0), directory / "ko.en.gguf")
+    vector_file.write(make_vector("loc", "ko", [12], seed=1), directory / "ko.loc.gguf")
+    return directory

@@ -191,8 +191,8 @@ def test_model_options_come_from_the_environment(monkeypatch, tmp_path: Path) ->
     monkeypatch.setattr(session, "load_engine", load_engine)
     monkeypatch.setenv("SURGSTEER_MODEL", "/models/m.gguf")
     monkeypatch.setenv("SURGSTEER_GPU_LAYERS", "7")
-    monkeypatch.setenv("SURGSTEER_THREADS", "3")
+    monkeypatch.setenv("SURGSTEER_THREADS", "1")
     assert_one_line_error(ask("--vectors", str(tmp_path), ENGLISH), "not loading")
     assert seen == [
-        session.RuntimeOptions(model="/models/m.gguf", gpu_layers=7, threads=3, vectors=(tmp_path,))
+        session.RuntimeOptions(model="/models/m.gguf", gpu_layers=7, threads=1, vectors=(tmp_path,))
     ]

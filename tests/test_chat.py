@@ -72,7 +72,7 @@ def test_commands_and_their_mistakes_keep_the_chat_going(ko_vectors: Path) -> No
         "--vectors",
         str(ko_vectors),
         lines=[
-            "/lang xx",
+            "/lang x1",
             "/lang ko",
             ENGLISH,
             "/lang auto",
@@ -86,7 +86,7 @@ def test_commands_and_their_mistakes_keep_the_chat_going(ko_vectors: Path) -> No
             "never read",
         ],
     )
-    assert "Error: unknown language 'xx'; valid: am, ar" in stderr
+    assert "Error: unknown language 'x1'; valid: am, ar" in stderr
     assert "language: ko" in stderr
     assert "ko Korean (--lang) -> profile ko:" in stderr
     assert "language: auto (detected each turn)" in stderr

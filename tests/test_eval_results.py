@@ -21,6 +21,7 @@ def result(item: int, correct: bool = True) -> dict:
         "axis": "transfer",
         "item": str(item),
         "correct": correct,
+        "choice": 0,
     }
 
 

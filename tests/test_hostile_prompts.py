@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.session import Session
 
@@ -34,15 +33,6 @@ HOSTILE = {
 }
 INVALID_UTF8 = b"What \xff\xfe is caf\xe9 \xed\xa0\x80?"
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
-
-
-@pytest.fixture
-def ko_profile(make_vector, tmp_path: Path) -> Path:
-    """EN and LOC vectors for Korean, so that answers run steered (with --lang ko)."""
-    directory = tmp_path / "vectors"
-    vector_file.write(make_vector("en", "ko", [5, 6], scale=2.0), directory / "ko.en.gguf")
-    vector_file.write(make_vector("loc", "ko", [12], seed=1), directory / "ko.loc.gguf")
-    return directory
 
 
 def invoke(args: list[str], stdin: bytes) -> Result:

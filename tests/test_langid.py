@@ -23,7 +23,9 @@ REGION_LANGUAGE = {
     "Northern_Nigeria": "ha",
 }  # fmt: skip
 
-ASSERTED = DEFAULT_LANGUAGES + ("am", "ha", "as")  # su reaches about 0.96: printed only
+MINIMUM = {**dict.fromkeys((*DEFAULT_LANGUAGES, "am", "ha", "as"), 0.97), "su": 0.95}
+"""Accuracy each language must keep; the measured values are saved in
+``docs/results/langid-blend.txt`` (all 1.0 but Sundanese, 0.96)."""
 
 
 def blend_questions(shared_data: Path) -> list[tuple[str, str]]:
@@ -56,9 +58,9 @@ def test_blend_has_every_language(blend_accuracy: dict[str, float]) -> None:
     assert set(blend_accuracy) == set(LANGUAGES)
 
 
-@pytest.mark.parametrize("language", ASSERTED)
+@pytest.mark.parametrize("language", MINIMUM)
 def test_blend_accuracy(blend_accuracy: dict[str, float], language: str) -> None:
-    assert blend_accuracy[language] >= 0.97
+    assert blend_accuracy[language] >= MINIMUM[language]
 
 
 QUESTIONS = {

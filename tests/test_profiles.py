@@ -131,5 +131,5 @@ def test_a_profile_with_one_role_steers_with_that_role(session: Session) -> None
 
 
 def test_unknown_lang_option_lists_the_valid_codes(session: Session) -> None:
-    with pytest.raises(SurgsteerError, match=r"unknown language 'xx'; valid: am, ar, .*ko"):
-        session.steering(KOREAN, language="xx")
+    with pytest.raises(SurgsteerError, match=r"unknown language 'x1'; valid: am, ar, .*ko"):
+        session.steering(KOREAN, language="x1")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 import click
 
+from surgsteer_cli import __version__
 from surgsteer_cli.commands.options import model_options, steering_options
-from surgsteer_cli.console import err, info
-from surgsteer_cli.display import header, steering_record
+from surgsteer_cli.console import err, info, warn
+from surgsteer_cli.display import header, sampling_record, steering_record
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
+from surgsteer_cli.untrusted import json_text, terminal_text
 
 
 @click.command()
@@ -54,13 +55,19 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
     engine.reset_perf()
     answer, first_token_s, total_s = _consume(pieces, echo=not as_json)
     if not as_json:
+        if pieces.finish_reason == "repetition":
+            warn("the answer was repeating itself; stopped")
         return
     perf = engine.perf()
     record = {
         "answer": answer,
+        "finish_reason": pieces.finish_reason,
         **steering_record(steering),
+        "prompt": str(session.prompt(question)),
+        "sampling": sampling_record(session, settings),
         "model": str(engine.path),
         "backend": engine.backend,
+        "version": __version__,
         "timings": {
             "load_s": round(load_s, 3),
             "first_token_s": round(first_token_s, 3),
@@ -70,10 +77,10 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
             "tokens_per_s": round(perf.tokens_per_s, 2),
         },
     }
-    click.echo(json.dumps(record, ensure_ascii=False))
+    click.echo(json_text(record))
 
 
-def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:
+def _consume(pieces: Iterable[str], *, echo: bool) -> tuple[str, float, float]:
     """Read the whole answer, printing it as it comes if ``echo``; return it with the seconds
     to its first piece and in total."""
     started = time.perf_counter()
@@ -83,7 +90,7 @@ def _consume(pieces: Iterator[str], *, echo: bool) -> tuple[str, float, float]:
         first_token_s = first_token_s or time.perf_counter() - started
         parts.append(piece)
         if echo:
-            click.echo(piece, nl=False)
+            click.echo(terminal_text(piece), nl=False)
     if echo:
         click.echo()
     total_s = time.perf_counter() - started

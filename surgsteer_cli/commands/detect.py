@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 
 import click
-from rich.markup import escape
 
 from surgsteer_cli import langid
-from surgsteer_cli.console import info, out
+from surgsteer_cli.console import info, out, safe
+from surgsteer_cli.untrusted import json_text
 
 FALLBACK = "ask answers without LOC steering"
 
@@ -40,9 +39,9 @@ def detect(text: str | None, candidates: str, as_json: bool) -> None:
                 "language": detection.language,
                 "confidence": round(detection.confidence, 4),
             }
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json_text(record))
         else:
-            echoed = "" if text is not None else f"  {escape(_visible(line))}"
+            echoed = "" if text is not None else f"  {safe(line)}"
             out.print(_describe(detection) + echoed, soft_wrap=True)
 
 
@@ -52,12 +51,6 @@ def _stdin_lines() -> Iterator[str]:
         info("Reading questions from stdin, one per line (Ctrl-D ends).")
     for raw in sys.stdin.buffer:
         yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
-
-
-def _visible(text: str) -> str:
-    """``text`` with each non-printable character (escape sequences, CR, C0/C1 controls)
-    shown as its escape, so echoing a line cannot drive the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _describe(detection: langid.Detection) -> str:

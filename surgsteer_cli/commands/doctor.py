@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from surgsteer_cli import doctor as checks
 from surgsteer_cli.commands.options import model_options
-from surgsteer_cli.console import out
+from surgsteer_cli.console import out, safe
 from surgsteer_cli.session import RuntimeOptions
 
 
@@ -20,11 +19,11 @@ def doctor(runtime: RuntimeOptions) -> None:
     Exits with status 1 if any check fails."""
     table = Table("component", "version", title="versions", title_justify="left")
     for name, version in checks.versions().items():
-        table.add_row(name, version)
+        table.add_row(name, safe(version))
     out.print(table)
     results = checks.run_checks(runtime)
     for check in results:
         mark = "[green]ok  [/green]" if check.ok else "[red]FAIL[/red]"
-        out.print(f"{mark} [bold]{check.name}[/bold]: {escape(check.detail)}", soft_wrap=True)
+        out.print(f"{mark} [bold]{check.name}[/bold]: {safe(check.detail)}", soft_wrap=True)
     if not all(check.ok for check in results):
         raise SystemExit(1)

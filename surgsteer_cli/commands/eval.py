@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Table
 
 from surgsteer_cli.commands.options import MODEL_HELP, model_option
-from surgsteer_cli.console import info, out
+from surgsteer_cli.console import info, out, safe
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.localization import MEASURES
 from surgsteer_cli.evaluation.plane import (
@@ -28,6 +28,8 @@ from surgsteer_cli.evaluation.settings import CONFIGS, expand
 from surgsteer_cli.evaluation.summary import Score
 from surgsteer_cli.model_spec import parse_band
 from surgsteer_cli.models import resolve_model
+from surgsteer_cli.profiles import check_scale
+from surgsteer_cli.untrusted import terminal_text
 
 DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
@@ -153,9 +155,10 @@ def _scales(text: str) -> list[float | None]:
     if not text.strip():
         return [None]
     try:
-        return [float(part) for part in _list(text)]
+        scales = [float(part) for part in _list(text)]
     except ValueError:
         raise SurgsteerError(f"scales must be numbers separated by commas, not {text!r}") from None
+    return [check_scale(scale) for scale in scales]
 
 
 def _bands(text: str) -> list[str | None]:
@@ -199,8 +202,8 @@ def _print_report(report: Report) -> None:
     cells = {(s.model, s.setting, s.metric): s for s in report.scores if s.language == "all"}
     for point in plotted:
         table.add_row(
-            point.setting,
-            *([point.model] if several else []),
+            safe(point.setting),
+            *([safe(point.model)] if several else []),
             _cell(point.transfer),
             *(_cell(cells.get((point.model, point.setting, metric))) for metric in measures),
             _cell(cells.get((point.model, point.setting, "consistency"))),
@@ -208,11 +211,12 @@ def _print_report(report: Report) -> None:
         )
     out.print(table)
     if plotted and not several:
-        out.print(f"model: {plotted[0].model}")
+        out.print(f"model: {safe(plotted[0].model)}")
     for model, score in references(report.scores).items():
-        out.print(f"English reference (unsteered transfer), {model}: {_cell(score)}")
+        out.print(f"English reference (unsteered transfer), {safe(model)}: {_cell(score)}")
     for metric in measures if plotted else []:
-        out.print(terminal_plot(report.scores, localization=metric), markup=False, highlight=False)
+        plot = terminal_plot(report.scores, localization=metric)
+        out.print(terminal_text(plot), markup=False, highlight=False)
     for model, axes in report.seconds_per_item.items():
         costs = ", ".join(f"{axis} {seconds:.3f} s/item" for axis, seconds in axes.items())
         info(f"{model}: {costs}")

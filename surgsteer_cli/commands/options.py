@@ -11,7 +11,10 @@ from typing import Any
 
 import click
 
+from surgsteer_cli.engine import cpu_count
+from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
+from surgsteer_cli.profiles import MAX_SCALE, check_scale
 from surgsteer_cli.session import AnswerSettings, RuntimeOptions
 
 MODEL_HELP = (
@@ -44,10 +47,11 @@ _MODEL_OPTIONS = (
     ),
     click.option(
         "--threads",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=cpu_count()),
         envvar="SURGSTEER_THREADS",
         show_envvar=True,
-        help="CPU threads for generation [default: all available CPUs].",
+        help="CPU threads for generation, at most the machine's CPUs [default: the CPUs not "
+        "busy with other work when the model loads].",
     ),
     click.option(
         "--vectors",
@@ -59,14 +63,32 @@ _MODEL_OPTIONS = (
     ),
 )
 
+
+def _scale_option(role: str) -> Callable[..., Any]:
+    """``--en-scale`` or ``--loc-scale``: a finite number within +-MAX_SCALE."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+        try:
+            return None if value is None else check_scale(value)
+        except SurgsteerError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+
+    return click.option(
+        f"--{role}-scale",
+        type=float,
+        callback=check,
+        help=f"{role.upper()}-steering scale, |s| <= {MAX_SCALE:g} [default: from the file].",
+    )
+
+
 _STEERING_OPTIONS = (
     click.option(
         "--lang",
         metavar="CODE",
         help="Use this language's profile (ISO 639-1) instead of detecting it.",
     ),
-    click.option("--en-scale", type=float, help="EN-steering scale [default: from the file]."),
-    click.option("--loc-scale", type=float, help="LOC-steering scale [default: from the file]."),
+    _scale_option("en"),
+    _scale_option("loc"),
     click.option("--no-steer", is_flag=True, help="Answer without any steering."),
     click.option(
         "--max-tokens",

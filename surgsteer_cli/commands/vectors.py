@@ -3,17 +3,15 @@ language's steering baked into a file for stock llama.cpp."""
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from surgsteer_cli import inspection, vector_file
 from surgsteer_cli.commands.options import model_option
-from surgsteer_cli.console import info, out, warn
+from surgsteer_cli.console import info, out, safe, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.evaluation.settings import Setting
@@ -21,6 +19,7 @@ from surgsteer_cli.export import EXPORT_CONFIGS, export_language
 from surgsteer_cli.inspection import baked_text
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.profiles import default_dirs
+from surgsteer_cli.untrusted import json_text
 
 
 @click.group()
@@ -41,22 +40,22 @@ def ls(directory: Path | None, as_json: bool) -> None:
     for root in dirs:
         for listing in inspection.list_vectors([root]):
             if listing.error:
-                warn(f"skipping {escape(listing.error)}")
+                warn(f"skipping {listing.error}")
             else:
                 found.setdefault(root, []).append(listing)
     if as_json:
         records = [inspection.summary(item) for items in found.values() for item in items]
-        click.echo(json.dumps(records, ensure_ascii=False))
+        click.echo(json_text(records))
         return
     if not found:
         where = ", ".join(str(d) for d in dirs) or "the shipped or user vector directories"
-        info(f"No vector files in {escape(where)}.")
+        info(f"No vector files in {where}.")
     for root, listings in found.items():
         out.print(_table(root, listings))
 
 
 def _table(root: Path, listings: list[inspection.Listing]) -> Table:
-    table = Table(title=escape(str(root)), title_justify="left")
+    table = Table(title=safe(root), title_justify="left")
     for column in ("model", "language", "role", "layers", "band", "scale", "file"):
         table.add_column(column, overflow="fold")
     for listing in listings:
@@ -65,13 +64,13 @@ def _table(root: Path, listings: list[inspection.Listing]) -> Table:
         band = record["band"]
         scales = record.get("scales") or {record["role"]: record["scale"]}
         table.add_row(
-            f"{model.architecture} {model.fingerprint[:8]}",
-            record["language"],
-            record["role"],
+            safe(f"{model.architecture} {model.fingerprint[:8]}"),
+            safe(record["language"]),
+            safe(record["role"]),
             layer_ranges(record["layers"]),
             "-" if band is None else f"{band[0]}-{band[1]}",
             " ".join(f"{scale:g}" for scale in scales.values()),
-            escape(printable(str(listing.path.relative_to(root)))),
+            safe(listing.path.relative_to(root)),
         )
     return table
 
@@ -84,12 +83,12 @@ def inspect(file: Path, as_json: bool) -> None:
     the other role's file for the same language and model is in the same directory."""
     report = inspection.inspect(file)
     if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False))
+        click.echo(json_text(report))
         return
-    tags = Table("tag", "value", title=escape(printable(str(file))), title_justify="left")
+    tags = Table("tag", "value", title=safe(file), title_justify="left")
     for key, value in report["tags"].items():
         text = f"{value:.7g}" if isinstance(value, float) else str(value)  # float32 tags
-        tags.add_row(escape(printable(key)), escape(printable(text)))
+        tags.add_row(safe(key), safe(text))
     out.print(tags)
     if report["kind"] == vector_file.EXPORT_KIND:
         _print_export(report)
@@ -115,9 +114,9 @@ def inspect(file: Path, as_json: bool) -> None:
             f"is in {inspection.TOP_K} coordinates (massive activations?)"
         )
     if sibling:
-        info(f"cos(EN, LOC) against {escape(printable(sibling))}")
+        info(f"cos(EN, LOC) against {sibling}")
     for message in report["warnings"]:
-        warn(escape(printable(message)))
+        warn(message)
 
 
 def _print_export(report: dict[str, object]) -> None:
@@ -125,14 +124,8 @@ def _print_export(report: dict[str, object]) -> None:
     for row in report["layers"]:
         layers.add_row(str(row["block"]), f"{row['norm']:.4g}", " + ".join(row["roles"]).upper())
     out.print(layers)
-    info(f"Baked for stock llama.cpp: {escape(printable(report['baked']))}.")
-    info(f"Load it with {escape(report['llama_cpp'])}.")
-
-
-def printable(text: str) -> str:
-    """``text`` with each non-printable character shown as its escape, so text from a file
-    cannot drive the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    info(f"Baked for stock llama.cpp: {report['baked']}.")
+    info(f"Load it with {report['llama_cpp']}.")
 
 
 @vectors.command("export")
@@ -185,5 +178,5 @@ def export_command(
         resolve_model(model), lang, Setting(config, en_scale, loc_scale), vector_dirs
     )
     vector_file.write_export(exported, out_path)
-    info(f"Wrote {escape(printable(str(out_path)))}: {escape(printable(baked_text(exported)))}.")
-    info(f"Load it with --control-vector {escape(printable(shlex.quote(str(out_path))))}")
+    info(f"Wrote {out_path}: {baked_text(exported)}.")
+    info(f"Load it with --control-vector {shlex.quote(str(out_path))}")

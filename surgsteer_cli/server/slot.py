@@ -6,13 +6,14 @@ control vector is ever in effect during another request's tokens."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
 from starlette.concurrency import iterate_in_threadpool
 
-from surgsteer_cli.session import Session, Steering
+from surgsteer_cli.engine import Completion
+from surgsteer_cli.session import Answer, Session, Steering
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Job:
     generators do nothing until first read). ``finish_reason`` is set once they run out."""
 
     steering: Steering
-    pieces: Generator[str, None, None]
+    pieces: Answer | Completion
     finish_reason: str | None = None
 
 
@@ -42,11 +43,12 @@ class Slot:
         thread). Closing this iterator early, as a client that goes away does, stops the
         generation between two tokens and frees the context. Use it under ``aclosing``."""
         async with self._lock:
+            pieces = iter(job.pieces)
             try:
                 self.session.apply(job.steering)
-                async for piece in iterate_in_threadpool(job.pieces):
+                async for piece in iterate_in_threadpool(pieces):
                     yield piece
-                job.finish_reason = self.session.engine.finish_reason
+                job.finish_reason = job.pieces.finish_reason
             finally:
                 # A cancelled read waits for its thread, so the generator is idle here.
-                job.pieces.close()
+                pieces.close()
