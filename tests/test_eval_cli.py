@@ -140,7 +140,7 @@ def test_multiple_choice_data_through_the_cli(tmp_path: Path) -> None:
     rows = results(tmp_path)
     transfer = [row for row in rows if row["axis"] == "transfer"]
     assert len(transfer) == 2 and all(row["prediction"] in "ABCD" for row in transfer)
-    assert len(rows) == 4
+    assert len(rows) == 6  # 2 questions, 2 BLEnD answers per Localization measure
     assert "no reference" in done.stderr
 
 

@@ -22,7 +22,7 @@ TYPES = {"Q8_0": "7", "Q4_0": "2"}  # llama_ftype of each
 
 
 @pytest.fixture(scope="module")
-def quantized(tmp_path_factory) -> tuple[Path, list[Path], str]:
+def quantized(tmp_path_factory, model_path: Path) -> tuple[Path, list[Path], str]:
     directory = tmp_path_factory.mktemp("quantized")
     done = subprocess.run(
         [
@@ -30,6 +30,8 @@ def quantized(tmp_path_factory) -> tuple[Path, list[Path], str]:
             "-m",
             "surgsteer_cli",
             "quantize",
+            "--model",
+            str(model_path),
             "--type",
             ",".join(TYPES),
             "--out",
@@ -81,7 +83,7 @@ def test_one_eval_runs_the_original_and_its_quantizations(quantized, tmp_path: P
     rows = [json.loads(line) for line in lines]
     steered = {row["model"] for row in rows if row["setting"] == "en-mid"}
     assert steered == {model.stem for model in models}  # one vector set served all three
-    assert len(rows) == 3 * (1 + 2)  # English reference, ko transfer and localization
+    assert len(rows) == 3 * (1 + 3)  # English reference, ko transfer and both localizations
     summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
     assert {s["model"] for s in summary["scores"]} == steered
 

@@ -84,6 +84,8 @@ def test_eval_runs_unchanged_on_smollm2(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert {(row["setting"], row["axis"]) for row in rows if row["language"] == "ko"} == {
-        (setting, axis) for setting in ("none", "surgical") for axis in ("transfer", "localization")
+        (setting, axis)
+        for setting in ("none", "surgical")
+        for axis in ("transfer", "localization", "localization-en")
     }
     assert (tmp_path / "plane.png").stat().st_size > 0

@@ -246,7 +246,7 @@ def test_bad_requests_get_openai_style_4xx(
     _error(_http(chat, b'{"model": '), 400, "invalid_json")
     _error(_http(chat, b"[1]"), 400, "invalid_value")
     _error(post({"model": "gpt-9", "messages": message}), 404, "model_not_found")
-    wrong_lang = post({"messages": message, "surgsteer": {"lang": "xx"}})
+    wrong_lang = post({"messages": message, "surgsteer": {"lang": "x1"}})
     assert _error(wrong_lang, 400, "unknown_language")["param"] == "surgsteer.lang"
     oversized = [{"role": "user", "content": "word " * 5000}]
     _error(post({"messages": oversized}), 400, "context_length_exceeded")

@@ -37,7 +37,8 @@ def quantize(source: str | None, model: str | None, types: str, out: Path, threa
     A source that is already quantized is first dequantized to F16 with gguf-py. Every
     output keeps the source's fingerprint, so the same steering vectors apply to it.
     """
-    if source and model and source != model:
+    given = click.get_current_context().get_parameter_source("model")
+    if source and model and source != model and given == click.core.ParameterSource.COMMANDLINE:
         raise SurgsteerError(f"two models given: SOURCE {source} and --model {model}")
     names = [name.strip().upper() for name in types.split(",") if name.strip()]
     outputs = run_quantize(
