@@ -12,7 +12,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from surgsteer_cli.commands.options import MODEL_HELP, model_option
+from surgsteer_cli.commands.options import MODEL_HELP, model_option, vectors_option
 from surgsteer_cli.console import info, out, safe
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.localization import MEASURES
@@ -36,11 +36,8 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
 @click.command()
 @model_option(multiple=True, help=f"{MODEL_HELP} Repeatable.")
-@click.option(
-    "--vectors",
+@vectors_option(
     "vector_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
     help="Vector file or directory (repeatable); matched to models by fingerprint.",
 )
 @click.option("--lang", default=",".join(LANGUAGES), show_default=True, help="Languages.")

@@ -36,6 +36,21 @@ def model_option(*, multiple: bool = False, help: str = MODEL_HELP) -> Callable[
     )
 
 
+def vectors_option(
+    dest: str = "vectors",
+    help: str = "Extra vector file or directory (repeatable); every file in it must fit the model.",
+) -> Callable[..., Any]:
+    """``--vectors DIR`` (repeatable): the same option in every command that reads vectors."""
+    return click.option(
+        "--vectors",
+        dest,
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="DIR",
+        help=help,
+    )
+
+
 _MODEL_OPTIONS = (
     model_option(),
     click.option(
@@ -53,14 +68,7 @@ _MODEL_OPTIONS = (
         help="CPU threads for generation, at most the machine's CPUs [default: the CPUs not "
         "busy with other work when the model loads].",
     ),
-    click.option(
-        "--vectors",
-        "vectors",
-        multiple=True,
-        type=click.Path(path_type=Path),
-        metavar="DIR",
-        help="Extra vector file or directory (repeatable); every file in it must fit the model.",
-    ),
+    vectors_option(),
 )
 
 

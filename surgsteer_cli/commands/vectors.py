@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from surgsteer_cli import inspection, vector_file
-from surgsteer_cli.commands.options import model_option
+from surgsteer_cli.commands.options import model_option, vectors_option
 from surgsteer_cli.console import info, out, safe, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
@@ -131,14 +131,7 @@ def _print_export(report: dict[str, object]) -> None:
 @vectors.command("export")
 @click.option("--lang", required=True, metavar="CODE", help="Language of the profile (ISO 639-1).")
 @model_option()
-@click.option(
-    "--vectors",
-    "vector_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    metavar="DIR",
-    help="Extra vector file or directory (repeatable), as for `ask`.",
-)
+@vectors_option("vector_dirs", help="Extra vector file or directory (repeatable), as for `ask`.")
 @click.option(
     "--config",
     type=click.Choice(EXPORT_CONFIGS),
