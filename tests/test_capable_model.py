@@ -8,10 +8,14 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from surgsteer_cli import vector_file
-from surgsteer_cli.evaluation.selection import LANGUAGES
+from surgsteer_cli.engine import Engine, available_cpus
+from surgsteer_cli.evaluation.scoring import Scorer
+from surgsteer_cli.evaluation.selection import LANGUAGES, load_eval_data
+from surgsteer_cli.evaluation.transfer import letter_tokens, mcq_prompt, mcq_row
 from surgsteer_cli.inspection import DOMINATED, top_share
 from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
 from tests.cli import run_surgsteer
@@ -51,3 +55,20 @@ def test_headline_korean_profile_gives_korea_s_emergency_number(
     record = json.loads(steered.stdout)
     assert record["profile"] == "ko" and set(record["scales"]) == {"en", "loc"}
     assert re.search(r"(?<!\d)(112|119)(?!\d)", record["answer"]), record["answer"]
+
+
+def test_letter_questions_put_the_probability_on_the_letters(capable_model_path: Path) -> None:
+    """The Transfer score reads the answer letter's probability, so the model's next token
+    after the prompt must be a letter: most of the mass on A-D, and the gold often first."""
+    engine = Engine(capable_model_path, n_threads=available_cpus())
+    scorer = Scorer(engine)
+    letters = letter_tokens(scorer)
+    items = load_eval_data(["ko"], split="tune", limit=12, transfer="mcq").transfer["en"]
+    masses, right = [], 0
+    for item in items:
+        prompt = mcq_prompt(item, chat_template=engine.chat_template)
+        logprobs = scorer.next_token_logprobs(engine.tokenize(prompt))
+        masses.append(sum(float(np.exp(logprobs[tokens]).sum()) for tokens in letters))
+        right += mcq_row(scorer, item)["correct"]
+    assert float(np.mean(masses)) > 0.8, masses
+    assert right > len(items) / 4, right  # above chance in English

@@ -26,7 +26,7 @@ PAGE = 4096
 @pytest.fixture
 def shared_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """``eval`` scores with the session's loaded model instead of loading it again."""
-    monkeypatch.setattr(runner, "Engine", lambda path: engine)
+    monkeypatch.setattr(runner, "Engine", lambda path, **options: engine)
     return engine
 
 

@@ -12,7 +12,12 @@ import click
 from rich import box
 from rich.table import Table
 
-from surgsteer_cli.commands.options import MODEL_HELP, model_option, vectors_option
+from surgsteer_cli.commands.options import (
+    MODEL_HELP,
+    model_option,
+    threads_option,
+    vectors_option,
+)
 from surgsteer_cli.console import info, out, safe
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.localization import MEASURES
@@ -78,6 +83,7 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 )
 @click.option("--out", type=DIRECTORY, help="Run directory.  [default: runs/eval-<split>-<hash>]")
 @click.option("--fresh", is_flag=True, help="Discard earlier results in the run directory.")
+@threads_option()
 def eval_command(
     models: Sequence[str],
     vector_dirs: Sequence[Path],
@@ -96,6 +102,7 @@ def eval_command(
     measures: str,
     out: Path | None,
     fresh: bool,
+    threads: int | None,
 ) -> None:
     """Score steering settings on Transfer (BMLAMA facts as letter questions or cloze
     sentences, or --mcq files) and Localization (country-neutral BLEnD questions, asked in
@@ -133,6 +140,7 @@ def eval_command(
         fresh=fresh,
         transfer=transfer_format,
         localization=_list(measures),
+        threads=threads,
     )
     if out is None:
         request.out = Path("runs") / f"eval-{split}-{_options_hash(request)}"

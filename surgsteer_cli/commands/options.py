@@ -51,6 +51,18 @@ def vectors_option(
     )
 
 
+def threads_option() -> Callable[..., Any]:
+    """``--threads N`` (``$SURGSTEER_THREADS``): CPU threads of each loaded model."""
+    return click.option(
+        "--threads",
+        type=click.IntRange(min=1, max=cpu_count()),
+        envvar="SURGSTEER_THREADS",
+        show_envvar=True,
+        help="CPU threads, at most the machine's CPUs [default: the CPUs not busy with other "
+        "work when the model loads].",
+    )
+
+
 _MODEL_OPTIONS = (
     model_option(),
     click.option(
@@ -60,14 +72,7 @@ _MODEL_OPTIONS = (
         show_envvar=True,
         help="Layers to offload to the GPU (-1: all) [default: all with a GPU build, else 0].",
     ),
-    click.option(
-        "--threads",
-        type=click.IntRange(min=1, max=cpu_count()),
-        envvar="SURGSTEER_THREADS",
-        show_envvar=True,
-        help="CPU threads for generation, at most the machine's CPUs [default: the CPUs not "
-        "busy with other work when the model loads].",
-    ),
+    threads_option(),
     vectors_option(),
 )
 

@@ -54,6 +54,7 @@ class EvalRequest:
     fresh: bool = False
     transfer: str | None = None  # "mcq" or "cloze"; None: mcq for chat models, else cloze
     localization: Sequence[str] = localization.MEASURES
+    threads: int | None = None  # None: the CPUs not busy when the model loads
 
 
 @dataclass
@@ -160,7 +161,7 @@ def _run_model(
     todo = sum(key not in store for key in selected)
     if not todo:
         return selected
-    engine = Engine(path)
+    engine = Engine(path, n_threads=request.threads)
     spent: dict[str, list[float]] = defaultdict(list)
     with Scorer(engine) as scorer, progress() as bar:
         task = bar.add_task(name, total=todo)

@@ -14,6 +14,7 @@ from surgsteer_cli.evaluation.scoring import Scorer
 from surgsteer_cli.prompting import Prompt, qa_prompt
 
 MCQ_INSTRUCTION = "Answer with the letter of the correct option."
+ANSWER_PREFIX = "Answer:"
 
 
 def choice_row(scorer: Scorer, item: ClozeItem | McqItem) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def mcq_row(scorer: Scorer, item: McqItem) -> dict[str, Any]:
     template = scorer.engine.chat_template
     prompt = mcq_prompt(item, chat_template=template)
     logprobs = scorer.next_token_logprobs(scorer.engine.tokenize(prompt))
-    scores = [max(logprobs[token] for token in tokens) for tokens in _letter_tokens(scorer)]
+    scores = [max(logprobs[token] for token in tokens) for tokens in letter_tokens(scorer)]
     choice = int(np.argmax(scores))
     return {
         "choice": choice,
@@ -58,11 +59,14 @@ def mcq_prompt(item: McqItem, *, chat_template: str | None = None) -> str | Prom
     lines = [f"{letter}. {text}" for letter, text in zip(LETTERS, item.options, strict=True)]
     block = "\n".join([item.question, *lines])
     if chat_template:
-        return qa_prompt(f"{block}\n{MCQ_INSTRUCTION}", chat_template=chat_template)
-    return f"{block}\nAnswer:"
+        # The reply starts with ANSWER_PREFIX: without it a chat model opens with a sentence
+        # ("The correct answer is") and the letters get a fifth of the probability.
+        asked = qa_prompt(f"{block}\n{MCQ_INSTRUCTION}", chat_template=chat_template)
+        return Prompt((*asked.pieces, (ANSWER_PREFIX, False)))
+    return f"{block}\n{ANSWER_PREFIX}"
 
 
-def _letter_tokens(scorer: Scorer) -> list[list[int]]:
+def letter_tokens(scorer: Scorer) -> list[list[int]]:
     """For each answer letter, the tokens that spell it alone ("A", " A")."""
     found = []
     for letter in LETTERS:
