@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.contrasts import LANGUAGES, Contrast, en_contrast, load_extraction_data, loc_contrast
 from surgsteer_cli import vector_file
 from surgsteer_cli.engine import available_cpus
 from surgsteer_cli.model_spec import ModelSpec
@@ -38,6 +37,13 @@ from surgsteer_cli.models import model_metadata, resolve_model
 from surgsteer_cli.paths import resource_dir
 from surgsteer_cli.stock_llama import build, pinned_version
 from surgsteer_cli.vector_file import SteeringVector
+from surgsteer_convert.contrasts import (
+    LANGUAGES,
+    Contrast,
+    en_contrast,
+    load_extraction_data,
+    loc_contrast,
+)
 
 METHODS = ("pca", "mean")
 MODEL = "gemma3-270m"  # the shipped vectors below are its

@@ -429,7 +429,7 @@ def _shared_home(out: Path, shared: Path) -> dict[str, str]:
 def _convert_model(shared: Path) -> None:
     """Fill the shared home's cache with the PyTorch conversion of the default model."""
     subprocess.run(
-        [sys.executable, "-c", "from convert.loading import load_model; load_model()"],
+        [sys.executable, "-c", "from surgsteer_convert.loading import load_model; load_model()"],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **_shared_home(shared, shared)},
         check=True,

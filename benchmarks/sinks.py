@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from convert import activations  # noqa: E402
-from convert.contrasts import en_contrast, load_extraction_data  # noqa: E402
-from convert.loading import load_model  # noqa: E402
 from surgsteer_cli.inspection import top_share  # noqa: E402
+from surgsteer_convert import activations  # noqa: E402
+from surgsteer_convert.contrasts import en_contrast, load_extraction_data  # noqa: E402
+from surgsteer_convert.loading import load_model  # noqa: E402
 
 
 def measure(loaded, contrast, factor: float) -> tuple[np.ndarray, np.ndarray]:

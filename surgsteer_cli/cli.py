@@ -1,6 +1,6 @@
 """The ``surgsteer`` command group. Commands live in ``surgsteer_cli.commands`` (and
-``convert.commands`` for the PyTorch ones) and are imported only when used, so ``ask`` never
-pays for torch, transformers or matplotlib."""
+``surgsteer_convert.commands`` for the PyTorch ones) and are imported only when used, so
+``ask`` never pays for torch, transformers or matplotlib."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ COMMANDS: dict[str, str] = {
     "detect": "surgsteer_cli.commands.detect:detect",
     "doctor": "surgsteer_cli.commands.doctor:doctor",
     "eval": "surgsteer_cli.commands.eval:eval_command",
-    "extract": "convert.commands:extract",
-    "layers": "convert.commands:layers",
+    "extract": "surgsteer_convert.commands:extract",
+    "layers": "surgsteer_convert.commands:layers",
     "models": "surgsteer_cli.commands.models:models",
     "quantize": "surgsteer_cli.commands.quantize:quantize",
     "serve": "surgsteer_cli.commands.serve:serve",

@@ -1,4 +1,4 @@
-"""The GGUF steering-vector format: the one contract between ``convert/`` and the runtime.
+"""The GGUF steering-vector format: the one contract between ``surgsteer_convert/`` and the runtime.
 
 A file holds one role (``en`` or ``loc``) for one language and one model, and stays loadable by
 stock llama.cpp (``--control-vector``):

@@ -18,15 +18,15 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 llama_cpp = pytest.importorskip("llama_cpp")
 
-from convert.activations import collect  # noqa: E402
-from convert.contrasts import ExtractionData, load_extraction_data  # noqa: E402
-from convert.directions import measure  # noqa: E402
-from convert.extract import build_vectors, write_vectors  # noqa: E402
-from convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
-from convert.loading import LoadedModel, load_model  # noqa: E402
 from surgsteer_cli.cli import main  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.vector_file import SteeringVector, read  # noqa: E402
+from surgsteer_convert.activations import collect  # noqa: E402
+from surgsteer_convert.contrasts import ExtractionData, load_extraction_data  # noqa: E402
+from surgsteer_convert.directions import measure  # noqa: E402
+from surgsteer_convert.extract import build_vectors, write_vectors  # noqa: E402
+from surgsteer_convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
+from surgsteer_convert.loading import LoadedModel, load_model  # noqa: E402
 
 PROMPTS = [
     "The capital of France is",
@@ -150,7 +150,9 @@ def test_hook_at_block_n_matches_llama_cpp_direction_n(loaded, llm, ko_en, block
 @pytest.fixture
 def cli(loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch):
     """Run a surgsteer command in process, reusing the loaded model."""
-    monkeypatch.setattr("convert.loading.load_model", lambda model=None, gguf=None: loaded)
+    monkeypatch.setattr(
+        "surgsteer_convert.loading.load_model", lambda model=None, gguf=None: loaded
+    )
 
     def invoke(*args: str):
         return CliRunner().invoke(main, list(args))
@@ -178,7 +180,7 @@ def test_empty_contrast_set_is_refused_before_any_file(cli, monkeypatch, tmp_pat
         data = load_extraction_data(languages, max_items)
         return ExtractionData(data.cloze, {lang: [] for lang in data.blend})
 
-    monkeypatch.setattr("convert.directions.load_extraction_data", no_culture_questions)
+    monkeypatch.setattr("surgsteer_convert.directions.load_extraction_data", no_culture_questions)
     out = tmp_path / "out"
     result = cli(
         "extract", "--lang", "ko", "--en-layers", "5-10", "--loc-layers", "14-16", "--out", str(out)
@@ -215,7 +217,7 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
 
 
 def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded: LoadedModel) -> None:
-    from convert.scale_check import capped, held_out_sentences, perplexity
+    from surgsteer_convert.scale_check import capped, held_out_sentences, perplexity
 
     rng = np.random.default_rng(3)
     directions = {

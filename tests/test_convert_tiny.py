@@ -13,8 +13,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
-from convert.loading import decoder_blocks  # noqa: E402
+from surgsteer_convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
+from surgsteer_convert.loading import decoder_blocks  # noqa: E402
 
 N_LAYER, HIDDEN = 3, 32
 

@@ -1,13 +1,17 @@
-"""numpy-level parts of convert/: aggregators, contrasts on the shipped data, bands, vectors."""
+"""numpy-level parts of surgsteer_convert/: aggregators, contrasts on the shipped data, bands,
+vectors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from convert.activations import States
-from convert.aggregate import mean_difference, pca_difference
-from convert.contrasts import (
+from surgsteer_cli.datasets.splits import load_splits
+from surgsteer_cli.errors import DataError, SurgsteerError
+from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_convert.activations import States
+from surgsteer_convert.aggregate import mean_difference, pca_difference
+from surgsteer_convert.contrasts import (
     LANGUAGES,
     Contrast,
     ExtractionData,
@@ -17,12 +21,14 @@ from convert.contrasts import (
     load_extraction_data,
     loc_contrast,
 )
-from convert.directions import Measurement, block_directions, orthogonalize
-from convert.extract import build_vectors, parse_band
-from convert.layers import band_around_peak, choose_bands, culture_probe_accuracy, en_candidates
-from surgsteer_cli.datasets.splits import load_splits
-from surgsteer_cli.errors import DataError, SurgsteerError
-from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_convert.directions import Measurement, block_directions, orthogonalize
+from surgsteer_convert.extract import build_vectors, parse_band
+from surgsteer_convert.layers import (
+    band_around_peak,
+    choose_bands,
+    culture_probe_accuracy,
+    en_candidates,
+)
 
 RNG = np.random.default_rng(0)
 

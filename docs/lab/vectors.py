@@ -16,9 +16,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from convert.activations import States, collect  # noqa: E402
-from convert.contrasts import en_contrast, load_extraction_data  # noqa: E402
-from convert.loading import load_model  # noqa: E402
+from surgsteer_convert.activations import States, collect  # noqa: E402
+from surgsteer_convert.contrasts import en_contrast, load_extraction_data  # noqa: E402
+from surgsteer_convert.loading import load_model  # noqa: E402
 
 LAB = Path("/tmp/surgsteer-lab")
 

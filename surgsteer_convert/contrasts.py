@@ -8,7 +8,7 @@ Only EXTRACTION items of the project's splits are used, so evaluation never sees
   English (negative), both naming the country.
 - LOC for L, ``country`` method: a BLEnD question naming L's country (positive) vs the same
   question with the country removed (negative), L and English versions pooled. The direction is
-  later orthogonalized against the EN direction (see ``convert.directions``).
+  later orthogonalized against the EN direction (see ``surgsteer_convert.directions``).
 """
 
 from __future__ import annotations

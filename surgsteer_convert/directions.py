@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from convert.activations import DEFAULT_BATCH_TOKENS, POOLS, States, collect
-from convert.aggregate import AGGREGATORS, Aggregator
-from convert.contrasts import (
+from surgsteer_cli.errors import SurgsteerError
+from surgsteer_convert.activations import DEFAULT_BATCH_TOKENS, POOLS, States, collect
+from surgsteer_convert.aggregate import AGGREGATORS, Aggregator
+from surgsteer_convert.contrasts import (
     LOC_METHODS,
     Contrast,
     ExtractionData,
@@ -18,10 +19,9 @@ from convert.contrasts import (
     load_extraction_data,
     loc_contrast,
 )
-from surgsteer_cli.errors import SurgsteerError
 
 if TYPE_CHECKING:
-    from convert.loading import LoadedModel
+    from surgsteer_convert.loading import LoadedModel
 
 
 @dataclass

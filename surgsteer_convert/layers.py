@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from convert.contrasts import filled
-from convert.directions import Measurement
 from surgsteer_cli.errors import DataError, SurgsteerError
 from surgsteer_cli.inspection import top_share
 from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_convert.contrasts import filled
+from surgsteer_convert.directions import Measurement
 
 TOLERANCE = 0.25
 PEAK_TOLERANCE = 0.5

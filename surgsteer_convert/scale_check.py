@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from convert.contrasts import filled
-from convert.hooks import add_to_outputs
 from surgsteer_cli.datasets.bmlama import load_bmlama
 from surgsteer_cli.datasets.splits import load_splits
 from surgsteer_cli.vector_file import SteeringVector
+from surgsteer_convert.contrasts import filled
+from surgsteer_convert.hooks import add_to_outputs
 
 if TYPE_CHECKING:
-    from convert.loading import LoadedModel
+    from surgsteer_convert.loading import LoadedModel
 
 MAX_PERPLEXITY_RISE = 0.25
 HALVINGS = 6

@@ -17,7 +17,7 @@ from surgsteer_cli.errors import DataError
 if TYPE_CHECKING:
     import torch
 
-    from convert.loading import LoadedModel
+    from surgsteer_convert.loading import LoadedModel
 
 POOLS = ("mean", "last")
 DEFAULT_BATCH_TOKENS = 2048
@@ -103,7 +103,7 @@ def _forward(
     """Left-padded forward pass; returns last-token states, content means and content norms."""
     import torch
 
-    from convert.hooks import capture_outputs
+    from surgsteer_convert.hooks import capture_outputs
 
     width = max(len(ids) for ids, _ in rows)
     pad = loaded.tokenizer.pad_token_id or 0

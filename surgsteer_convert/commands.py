@@ -1,6 +1,7 @@
-"""``surgsteer layers`` and ``surgsteer extract``: thin click wrappers over ``convert``.
+"""``surgsteer layers`` and ``surgsteer extract``: thin click wrappers over ``surgsteer_convert``.
 
-torch and transformers load only when a command runs (``convert.loading``), not for ``--help``.
+torch and transformers load only when a command runs (``surgsteer_convert.loading``), not for
+``--help``.
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from convert.activations import POOLS
-from convert.aggregate import AGGREGATORS
-from convert.contrasts import LANGUAGES, LOC_METHODS, check_languages
-from convert.directions import Measurement, measure
-from convert.extract import Band, build_vectors, parse_band, write_vectors
-from convert.layers import LayerReport, analyze, load_bands, plot, table
 from surgsteer_cli import console, paths
 from surgsteer_cli.commands.options import MODEL_HELP, model_option
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.vector_file import SteeringVector
+from surgsteer_convert.activations import POOLS
+from surgsteer_convert.aggregate import AGGREGATORS
+from surgsteer_convert.contrasts import LANGUAGES, LOC_METHODS, check_languages
+from surgsteer_convert.directions import Measurement, measure
+from surgsteer_convert.extract import Band, build_vectors, parse_band, write_vectors
+from surgsteer_convert.layers import LayerReport, analyze, load_bands, plot, table
 
 if TYPE_CHECKING:
-    from convert.loading import LoadedModel
+    from surgsteer_convert.loading import LoadedModel
 
 REPORT_NAME = "layers.json"
 PLOT_NAME = "layers.png"
@@ -91,7 +92,7 @@ def layers(model, gguf, languages, loc_method, aggregate, pool, max_items, out) 
 
     The bands are saved in <out>/layers.json, where `surgsteer extract --out` reads them.
     """
-    from convert.loading import load_model
+    from surgsteer_convert.loading import load_model
 
     languages = check_languages(languages or LANGUAGES)
     loaded = load_model(model, gguf)
@@ -132,7 +133,7 @@ def extract(
     `surgsteer layers`); without one, this run's own layer analysis chooses them and is saved
     there.
     """
-    from convert.loading import load_model
+    from surgsteer_convert.loading import load_model
 
     if all_languages == bool(languages):
         raise SurgsteerError("choose languages with --lang L (repeatable) or --all")
@@ -157,8 +158,8 @@ def extract(
 
 
 def _checked(loaded: LoadedModel, vectors: list[SteeringVector]) -> list[SteeringVector]:
-    """Each vector with its default scale capped by the held-out check (convert.scale_check)."""
-    from convert.scale_check import capped, held_out_sentences, perplexity
+    """Each vector with its default scale capped by the held-out check (``scale_check``)."""
+    from surgsteer_convert.scale_check import capped, held_out_sentences, perplexity
 
     checked = []
     with console.progress() as bar:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.directions import BlockDirections, Measurement, orthogonalize
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec, parse_band
 from surgsteer_cli.vector_file import SteeringVector, validate, write
+from surgsteer_convert.directions import BlockDirections, Measurement, orthogonalize
 
 Band = tuple[int, int]
 __all__ = ["Band", "build_vectors", "parse_band", "write_vectors"]
