@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from surgsteer_cli.engine import last_llama_error, silence_llama_logs
+from surgsteer_cli.engine import available_cpus, last_llama_error, silence_llama_logs
 from surgsteer_cli.errors import ModelLoadError, SurgsteerError
 from surgsteer_cli.model_spec import fingerprint
 from surgsteer_cli.models import model_metadata
@@ -51,10 +51,11 @@ def quantize(
     types: Sequence[str],
     directory: Path,
     *,
-    threads: int = 0,
+    threads: int | None = None,
     notify: Callable[[str], None] = lambda message: None,
 ) -> list[Path]:
-    """Write one quantization of ``source`` per type into ``directory``; return their paths."""
+    """Write one quantization of ``source`` per type into ``directory``; return their paths.
+    ``threads``: the quantizer's CPU threads [default: the CPUs not busy with other work]."""
     unknown = [name for name in types if name not in TYPES]
     if unknown:
         raise SurgsteerError(f"unknown type {', '.join(unknown)}; choose from {', '.join(TYPES)}")
@@ -142,14 +143,14 @@ def dequantize_to_f16(reader: Any, target: Path) -> Path:
     return target
 
 
-def _llama_quantize(source: Path, target: Path, type_name: str, threads: int) -> None:
+def _llama_quantize(source: Path, target: Path, type_name: str, threads: int | None) -> None:
     """Run llama.cpp's quantizer into a temporary file, then move it into place."""
     import llama_cpp
 
     silence_llama_logs()
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{type_name}")
-    params.nthread = threads
+    params.nthread = threads or available_cpus()
     partial = target.with_name(f".{target.name}{_PARTIAL_SUFFIX}")
     try:
         status = _in_worker(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from surgsteer_cli import console, paths
-from surgsteer_cli.commands.options import MODEL_HELP, model_option
+from surgsteer_cli.commands.options import MODEL_HELP, model_option, threads_option
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.vector_file import SteeringVector
@@ -41,6 +41,7 @@ def _measurement_options(command: Callable) -> Callable:
             metavar="PATH",
             help="With an HF directory: the GGUF the vectors will run on.",
         ),
+        threads_option(),
         click.option(
             "--lang",
             "languages",
@@ -87,15 +88,13 @@ def _measurement_options(command: Callable) -> Callable:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for layers.json and layers.png (default: the model's user vectors folder).",
 )
-def layers(model, gguf, languages, loc_method, aggregate, pool, max_items, out) -> None:
+def layers(model, gguf, threads, languages, loc_method, aggregate, pool, max_items, out) -> None:
     """Per-block analysis: cross-lingual similarity, culture probe, norms, cos(EN, LOC); bands.
 
     The bands are saved in <out>/layers.json, where `surgsteer extract --out` reads them.
     """
-    from surgsteer_convert.loading import load_model
-
     languages = check_languages(languages or LANGUAGES)
-    loaded = load_model(model, gguf)
+    loaded = _load(model, gguf, threads)
     how = dict(loc_method=loc_method, aggregate=aggregate, pool=pool, max_items=max_items)
     report = analyze(measure(loaded, languages, **how), loaded.spec, loaded.model_id)
     _save_report(report, out or paths.user_vectors_dir() / loaded.model_id)
@@ -124,7 +123,7 @@ def layers(model, gguf, languages, loc_method, aggregate, pool, max_items, out) 
     help="default_scale stored in the LOC files, e.g. what `eval --split tune` chose.",
 )
 def extract(
-    model, gguf, languages, loc_method, aggregate, pool, max_items, all_languages, out,
+    model, gguf, threads, languages, loc_method, aggregate, pool, max_items, all_languages, out,
     en_layers, loc_layers, en_scale, loc_scale,
 ) -> None:  # fmt: skip
     """Extract EN and LOC steering vectors and write them as GGUF control vectors.
@@ -133,12 +132,10 @@ def extract(
     `surgsteer layers`); without one, this run's own layer analysis chooses them and is saved
     there.
     """
-    from surgsteer_convert.loading import load_model
-
     if all_languages == bool(languages):
         raise SurgsteerError("choose languages with --lang L (repeatable) or --all")
     languages = check_languages(languages or LANGUAGES)
-    loaded = load_model(model, gguf)
+    loaded = _load(model, gguf, threads)
     out = out or paths.user_vectors_dir() / loaded.model_id
     en_band, loc_band, source = _preset_bands(loaded.spec, out, en_layers, loc_layers, languages)
     how = dict(loc_method=loc_method, aggregate=aggregate, pool=pool, max_items=max_items)
@@ -155,6 +152,14 @@ def extract(
     if report is not None:
         _save_report(report, out)
     _summary(measurement, vectors, written)
+
+
+def _load(model: str | None, gguf: str | None, threads: int | None) -> LoadedModel:
+    """Load the model into PyTorch, which computes on ``threads`` CPU threads."""
+    from surgsteer_convert.loading import load_model, use_threads
+
+    use_threads(threads)
+    return load_model(model, gguf)
 
 
 def _checked(loaded: LoadedModel, vectors: list[SteeringVector]) -> list[SteeringVector]:

@@ -21,6 +21,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from surgsteer_cli import console, paths  # noqa: E402
+from surgsteer_cli.engine import available_cpus  # noqa: E402
 from surgsteer_cli.errors import ModelLoadError, ModelMismatchError  # noqa: E402
 from surgsteer_cli.model_spec import ModelSpec  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
@@ -53,6 +54,11 @@ def model_id(metadata: dict[str, object]) -> str:
     arch = str(metadata["general.architecture"])
     size = metadata.get("general.size_label")
     return f"{arch}-{size}".lower() if size else arch.lower()
+
+
+def use_threads(threads: int | None) -> None:
+    """PyTorch's CPU threads: ``threads``, else the runtime's default (the CPUs not busy)."""
+    torch.set_num_threads(threads or available_cpus())
 
 
 def load_model(model: str | Path | None = None, gguf_path: str | Path | None = None) -> LoadedModel:

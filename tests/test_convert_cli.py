@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from surgsteer_cli.cli import main
+from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.vector_file import SteeringVector, write
 
@@ -31,6 +32,29 @@ def test_unknown_language(tmp_path: Path, command: str) -> None:
 def test_extract_needs_languages(tmp_path: Path) -> None:
     _fails(["extract"], "--lang L (repeatable) or --all", tmp_path / "out")
     _fails(["extract", "--all", "--lang", "ko"], "--lang L (repeatable) or --all", tmp_path / "o")
+
+
+@pytest.mark.parametrize("command", ["extract", "layers"])
+def test_threads_reach_pytorch(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--threads / $SURGSTEER_THREADS, else the idle CPUs, are PyTorch's threads when the
+    model loads."""
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    def load_model(model: str | None = None, gguf: str | None = None) -> None:
+        seen.append(torch.get_num_threads())
+        raise SurgsteerError("not loading")
+
+    monkeypatch.setattr("surgsteer_convert.loading.load_model", load_model)
+    monkeypatch.setattr("surgsteer_convert.loading.available_cpus", lambda: 2)
+    before = torch.get_num_threads()
+    try:
+        for env in ({"SURGSTEER_THREADS": "1"}, {}):
+            result = CliRunner().invoke(main, [command, "--lang", "ko"], env=env)
+            assert result.output.strip() == "Error: not loading"
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 2]
 
 
 def test_missing_model(tmp_path: Path) -> None:

@@ -78,9 +78,25 @@ def test_nan_never_reaches_a_result_row(tmp_path: Path) -> None:
     assert (tmp_path / "results.jsonl").read_text() == ""
 
 
-def test_thread_counts_beyond_the_machine_are_refused() -> None:
-    refused(invoke("ask", ENGLISH, env={"SURGSTEER_THREADS": "100000"}), "--threads")
-    refused(invoke("doctor", "--threads", "100000"), "--threads")
+MODEL_COMMANDS = {
+    "ask": [ENGLISH],
+    "chat": [],
+    "doctor": [],
+    "serve": [],
+    "eval": [],
+    "extract": ["--lang", "ko"],
+    "layers": [],
+    "quantize": ["--type", "Q8_0"],
+}
+"""Every command that loads a model, with the arguments it needs to get that far."""
+
+
+@pytest.mark.parametrize("command", MODEL_COMMANDS)
+def test_thread_counts_beyond_the_machine_are_refused(command: str, tmp_path: Path) -> None:
+    args = [command, *MODEL_COMMANDS[command]]
+    from_env = invoke(*args, env={"SURGSTEER_THREADS": "100000"})
+    refused(from_env, "(env var: 'SURGSTEER_THREADS'): 100000 is not in the range")
+    refused(invoke(*args, "--threads", "0"), "0 is not in the range 1<=x<=")
 
 
 @pytest.fixture

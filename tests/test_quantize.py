@@ -106,6 +106,28 @@ def test_dequantized_copy_keeps_metadata_and_f32_tensors(tmp_path: Path) -> None
     assert not types
 
 
+def test_threads_reach_llama_cpps_quantizer(tmp_path: Path, monkeypatch) -> None:
+    """--threads / $SURGSTEER_THREADS, else the idle CPUs, become the quantizer's nthread."""
+    import llama_cpp
+
+    seen = []
+
+    def quantizer(source: bytes, target: bytes, params) -> int:
+        seen.append(params._obj.nthread)
+        return 1  # a failure: nothing is written
+
+    monkeypatch.setattr(llama_cpp, "llama_model_quantize", quantizer)
+    monkeypatch.setattr("surgsteer_cli.quantize.gguf_reader", lambda path: None)  # slow
+    monkeypatch.setattr("surgsteer_cli.quantize.is_quantized", lambda reader: False)
+    monkeypatch.setattr("surgsteer_cli.quantize.available_cpus", lambda: 3)
+    args = ["quantize", "--type", "Q8_0", "--out", str(tmp_path)]
+    for env in ({"SURGSTEER_THREADS": "1"}, {}):
+        result = CliRunner().invoke(main, args, env=env)
+        last = result.output.strip().splitlines()[-1]
+        assert last == "Error: llama.cpp could not quantize to Q8_0: status 1"
+    assert seen == [1, 3]
+
+
 def test_output_names_drop_the_source_quantization_tag(tmp_path: Path) -> None:
     assert output_path(Path("a/gemma-3-270m-q4_k_m.gguf"), "Q8_0", tmp_path).name == (
         "gemma-3-270m-Q8_0.gguf"

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from surgsteer_cli import console
-from surgsteer_cli.commands.options import model_option
+from surgsteer_cli.commands.options import model_option, threads_option
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.quantize import TYPES
@@ -30,8 +30,10 @@ from surgsteer_cli.quantize import quantize as run_quantize
     show_default=True,
     help="Directory for the outputs, named <source>-<TYPE>.gguf.",
 )
-@click.option("--threads", type=click.IntRange(min=0), default=0, help="0: all cores.")
-def quantize(source: str | None, model: str | None, types: str, out: Path, threads: int) -> None:
+@threads_option()
+def quantize(
+    source: str | None, model: str | None, types: str, out: Path, threads: int | None
+) -> None:
     """Quantize the model (--model, or the older spelling SOURCE) with llama.cpp's quantizer.
 
     A source that is already quantized is first dequantized to F16 with gguf-py. Every
