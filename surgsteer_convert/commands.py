@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 import click
 
 from surgsteer_cli import console, paths
-from surgsteer_cli.commands.options import MODEL_HELP, model_option, threads_option
+from surgsteer_cli.commands.options import (
+    MODEL_HELP,
+    default_scale_option,
+    languages_option,
+    model_option,
+    threads_option,
+)
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.vector_file import SteeringVector
@@ -42,13 +48,7 @@ def _measurement_options(command: Callable) -> Callable:
             help="With an HF directory: the GGUF the vectors will run on.",
         ),
         threads_option(),
-        click.option(
-            "--lang",
-            "languages",
-            multiple=True,
-            metavar="L",
-            help=f"Language ({', '.join(LANGUAGES)}); repeatable.",
-        ),
+        languages_option(help=f"Languages: {', '.join(LANGUAGES)}."),
         click.option(
             "--loc-method",
             type=click.Choice(LOC_METHODS),
@@ -91,7 +91,8 @@ def _measurement_options(command: Callable) -> Callable:
 def layers(model, gguf, threads, languages, loc_method, aggregate, pool, max_items, out) -> None:
     """Per-block analysis: cross-lingual similarity, culture probe, norms, cos(EN, LOC); bands.
 
-    The bands are saved in <out>/layers.json, where `surgsteer extract --out` reads them.
+    Without --lang, every supported language. The bands are saved in <out>/layers.json,
+    where `surgsteer extract --out` reads them.
     """
     languages = check_languages(languages or LANGUAGES)
     loaded = _load(model, gguf, threads)
@@ -112,28 +113,21 @@ def layers(model, gguf, threads, languages, loc_method, aggregate, pool, max_ite
 )
 @click.option("--en-layers", metavar="A-B", help="EN band (default: from <out>/layers.json).")
 @click.option("--loc-layers", metavar="A-B", help="LOC band (default: from <out>/layers.json).")
-@click.option(
-    "--en-scale",
-    type=click.FloatRange(min=0),
-    help="default_scale stored in the EN files (default: the contrast's own shift).",
-)
-@click.option(
-    "--loc-scale",
-    type=click.FloatRange(min=0),
-    help="default_scale stored in the LOC files, e.g. what `eval --split tune` chose.",
-)
+@default_scale_option("en")
+@default_scale_option("loc")
 def extract(
     model, gguf, threads, languages, loc_method, aggregate, pool, max_items, all_languages, out,
-    en_layers, loc_layers, en_scale, loc_scale,
+    en_layers, loc_layers, default_en_scale, default_loc_scale,
 ) -> None:  # fmt: skip
     """Extract EN and LOC steering vectors and write them as GGUF control vectors.
 
     Bands not given with --en-layers/--loc-layers come from <out>/layers.json (written by
     `surgsteer layers`); without one, this run's own layer analysis chooses them and is saved
-    there.
+    there. --default-en-scale/--default-loc-scale set the scale a file applies when none is
+    given (e.g. the one `eval --split tune` chose).
     """
     if all_languages == bool(languages):
-        raise SurgsteerError("choose languages with --lang L (repeatable) or --all")
+        raise SurgsteerError("choose languages with --lang CODE[,CODE...] or --all")
     languages = check_languages(languages or LANGUAGES)
     loaded = _load(model, gguf, threads)
     out = out or paths.user_vectors_dir() / loaded.model_id
@@ -145,7 +139,7 @@ def extract(
     if analysis:
         report = analyze(measurement, loaded.spec, loaded.model_id)
         en_band, loc_band = en_band or report.en_band, loc_band or report.loc_band
-    scales = {"en": en_scale, "loc": loc_scale}
+    scales = {"en": default_en_scale, "loc": default_loc_scale}
     vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source, scales)
     vectors = _checked(loaded, vectors)
     written = write_vectors(vectors, out)

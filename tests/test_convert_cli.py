@@ -30,8 +30,8 @@ def test_unknown_language(tmp_path: Path, command: str) -> None:
 
 
 def test_extract_needs_languages(tmp_path: Path) -> None:
-    _fails(["extract"], "--lang L (repeatable) or --all", tmp_path / "out")
-    _fails(["extract", "--all", "--lang", "ko"], "--lang L (repeatable) or --all", tmp_path / "o")
+    _fails(["extract"], "--lang CODE[,CODE...] or --all", tmp_path / "out")
+    _fails(["extract", "--all", "--lang", "ko"], "--lang CODE[,CODE...] or --all", tmp_path / "o")
 
 
 @pytest.mark.parametrize("command", ["extract", "layers"])

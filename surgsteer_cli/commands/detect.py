@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import click
 
 from surgsteer_cli import langid
+from surgsteer_cli.commands.options import languages_option
 from surgsteer_cli.console import info, out, safe
 from surgsteer_cli.untrusted import json_text
 
@@ -16,20 +17,17 @@ FALLBACK = "ask answers without LOC steering"
 
 @click.command()
 @click.argument("text", required=False)
-@click.option(
-    "--candidates",
-    default=",".join(langid.DEFAULT_LANGUAGES),
-    show_default=True,
-    help="Comma-separated ISO 639-1 codes to choose from.",
+@languages_option(
+    "--candidates", "candidates", default=langid.DEFAULT_LANGUAGES, help="Languages to choose from."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def detect(text: str | None, candidates: str, as_json: bool) -> None:
+def detect(text: str | None, candidates: tuple[str, ...], as_json: bool) -> None:
     """Detect the language of TEXT, or of each line read from stdin.
 
     Unknown or unsure results print "unknown": such questions are answered without
     LOC steering.
     """
-    codes = langid.check_languages(c.strip().lower() for c in candidates.split(",") if c.strip())
+    codes = langid.check_languages(candidates)
     texts = [text] if text is not None else _stdin_lines()
     for line in texts:
         detection = langid.detect(line, codes)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from surgsteer_cli.commands.options import (
     MODEL_HELP,
+    languages_option,
     model_option,
     threads_option,
     vectors_option,
@@ -45,7 +46,7 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
     "vector_dirs",
     help="Vector file or directory (repeatable); matched to models by fingerprint.",
 )
-@click.option("--lang", default=",".join(LANGUAGES), show_default=True, help="Languages.")
+@languages_option(default=LANGUAGES, help="Languages.")
 @click.option(
     "--config", "configs", default=",".join(CONFIGS), show_default=True, help="Steering configs."
 )
@@ -87,7 +88,7 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 def eval_command(
     models: Sequence[str],
     vector_dirs: Sequence[Path],
-    lang: str,
+    languages: tuple[str, ...],
     configs: str,
     en_scale: str,
     loc_scale: str,
@@ -129,7 +130,7 @@ def eval_command(
             _bands(en_layers),
             _bands(loc_layers),
         ),
-        languages=_list(lang),
+        languages=list(languages),
         out=out or Path("runs"),
         vector_dirs=list(vector_dirs),
         split=split,

@@ -1,11 +1,12 @@
-"""Click options shared by the commands that load a model (``ask``, ``chat``, ``doctor``):
-``model_options`` hands the command ``runtime`` (RuntimeOptions), ``steering_options`` hands it
-``settings`` (AnswerSettings)."""
+"""Click options shared by the commands, so that one name has one meaning everywhere
+(``docs/options.md``). ``model_options`` hands a command that loads a model (``ask``, ``chat``,
+``doctor``, ``serve``) ``runtime`` (RuntimeOptions), ``steering_options`` hands it ``settings``
+(AnswerSettings)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,31 +78,92 @@ _MODEL_OPTIONS = (
 )
 
 
-def _scale_option(role: str) -> Callable[..., Any]:
-    """``--en-scale`` or ``--loc-scale``: a finite number within +-MAX_SCALE."""
+def language_option(*, help: str, required: bool = False) -> Callable[..., Any]:
+    """``--lang CODE``: one language, in the commands that take one (a list is refused)."""
+
+    def one(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and "," in value:
+            raise click.BadParameter(f"takes one language code, not {value!r}", ctx, param)
+        return value
+
+    return click.option(
+        "--lang",
+        metavar="CODE",
+        required=required,
+        callback=one,
+        help=f"{help} One ISO 639-1 code.",
+    )
+
+
+def _codes(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
+    """``ko,zh`` and ``ko`` ``zh`` alike: the codes in lower case, in order, each once."""
+    codes: list[str] = []
+    for value in values:
+        found = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if not found:
+            raise click.BadParameter(f"no language code in {value!r}", ctx, param)
+        codes += found
+    return tuple(dict.fromkeys(codes))
+
+
+def languages_option(
+    name: str = "--lang", dest: str = "languages", *, help: str, default: Sequence[str] = ()
+) -> Callable[..., Any]:
+    """``--lang ko,zh`` or ``--lang ko --lang zh``: several languages, in the commands that
+    take several; the command gets a tuple of codes (empty when none is given)."""
+    return click.option(
+        name,
+        dest,
+        multiple=True,
+        default=tuple(default),
+        show_default=bool(default),
+        metavar="CODE[,CODE...]",
+        callback=_codes,
+        help=f"{help} ISO 639-1 codes, comma-separated or repeated.",
+    )
+
+
+def _finite_scale(minimum: float = -MAX_SCALE) -> Callable[..., float | None]:
+    """A click callback: the scale if it is finite, within +-MAX_SCALE and not below
+    ``minimum``."""
 
     def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
         try:
-            return None if value is None else check_scale(value)
+            if value is not None and check_scale(value) < minimum:
+                raise SurgsteerError(f"scale {value:g} is below {minimum:g}")
         except SurgsteerError as exc:
             raise click.BadParameter(str(exc), ctx, param) from None
+        return value
 
+    return check
+
+
+def scale_option(role: str) -> Callable[..., Any]:
+    """``--en-scale S`` / ``--loc-scale S``: the scale to apply instead of the file's."""
     return click.option(
         f"--{role}-scale",
         type=float,
-        callback=check,
+        callback=_finite_scale(),
         help=f"{role.upper()}-steering scale, |s| <= {MAX_SCALE:g} [default: from the file].",
     )
 
 
+def default_scale_option(role: str) -> Callable[..., Any]:
+    """``--default-en-scale S`` / ``--default-loc-scale S``: the scale a written file stores
+    as its default (not one applied now: that is ``--en-scale``/``--loc-scale``)."""
+    return click.option(
+        f"--default-{role}-scale",
+        type=float,
+        callback=_finite_scale(0),
+        help=f"default_scale stored in the {role.upper()} files, 0 to {MAX_SCALE:g} [default: "
+        "the contrast's own shift].",
+    )
+
+
 _STEERING_OPTIONS = (
-    click.option(
-        "--lang",
-        metavar="CODE",
-        help="Use this language's profile (ISO 639-1) instead of detecting it.",
-    ),
-    _scale_option("en"),
-    _scale_option("loc"),
+    language_option(help="Use this language's profile instead of detecting it."),
+    scale_option("en"),
+    scale_option("loc"),
     click.option("--no-steer", is_flag=True, help="Answer without any steering."),
     click.option(
         "--max-tokens",

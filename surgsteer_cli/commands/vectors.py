@@ -10,7 +10,12 @@ import click
 from rich.table import Table
 
 from surgsteer_cli import inspection, vector_file
-from surgsteer_cli.commands.options import model_option, vectors_option
+from surgsteer_cli.commands.options import (
+    language_option,
+    model_option,
+    scale_option,
+    vectors_option,
+)
 from surgsteer_cli.console import info, out, safe, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
@@ -129,7 +134,7 @@ def _print_export(report: dict[str, object]) -> None:
 
 
 @vectors.command("export")
-@click.option("--lang", required=True, metavar="CODE", help="Language of the profile (ISO 639-1).")
+@language_option(help="Language of the profile.", required=True)
 @model_option()
 @vectors_option("vector_dirs", help="Extra vector file or directory (repeatable), as for `ask`.")
 @click.option(
@@ -139,8 +144,8 @@ def _print_export(report: dict[str, object]) -> None:
     show_default=True,
     help="Which roles on which blocks (surgical: what `ask` applies).",
 )
-@click.option("--en-scale", type=float, help="EN-steering scale [default: from the file].")
-@click.option("--loc-scale", type=float, help="LOC-steering scale [default: from the file].")
+@scale_option("en")
+@scale_option("loc")
 @click.option(
     "--out",
     "out_path",
