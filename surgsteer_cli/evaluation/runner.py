@@ -34,7 +34,7 @@ from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata
 from surgsteer_cli.profiles import Profile, discover
 
-FORMAT = 1  # bump when the meaning of a stored result changes
+FORMAT = 2  # bump when the meaning of a stored result changes (2: mcq reply starts "Answer:")
 
 
 @dataclass
