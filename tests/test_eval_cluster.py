@@ -31,7 +31,8 @@ from surgsteer_cli.cli import main
 try:
     main(sys.argv[1:])
 finally:
-    print("{RAY_MODULES}", sorted(m for m in sys.modules if m.split(".")[0] == "ray"))
+    modules = sorted(m for m in sys.modules if m.split(".")[0] == "ray")
+    print("{RAY_MODULES}", modules, file=sys.stderr)
 """
 
 NO_RAY = """
