@@ -16,7 +16,7 @@ time of the whole test split (every language, every config, both Localization me
 each quantization type, on N workers, from the per-axis seconds per row SUMMARY measured.
 Run from the repository root:
 
-    python benchmarks/eval_scale.py [--model NAME] [--limit 4] \
+    python benchmarks/eval_scale.py [--model NAME] [--limit 8] \
         [--estimate docs/results/qwen-test/summary.json] | tee docs/results/eval-scale.txt
 """
 
@@ -75,7 +75,7 @@ class Run:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gemma3-270m", help="model name or GGUF file")
-    parser.add_argument("--limit", type=int, default=4, help="items per language and axis")
+    parser.add_argument("--limit", type=int, default=8, help="items per language and axis")
     parser.add_argument("--estimate", type=Path, help="a summary.json with seconds_per_item")
     args = parser.parse_args()
     model = resolve_model(args.model)
@@ -155,11 +155,11 @@ def two_node_cluster() -> Iterator[str]:
     environment = {**os.environ, **RAY_ENV}
     common = ["--block", "--num-cpus", "1", "--disable-usage-stats"]
     head = ["ray", "start", "--head", "--port", str(PORT), "--node-ip-address", "127.0.0.1"]
-    nodes = [subprocess.Popen([*head, "--include-dashboard=false", *common], env=environment)]
+    quiet = {"env": environment, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    nodes = [subprocess.Popen([*head, "--include-dashboard=false", *common], **quiet)]
     try:
         _wait_for_cpus(address, 1, environment)
-        node = ["ray", "start", "--address", address, *common]
-        nodes.append(subprocess.Popen(node, env=environment))
+        nodes.append(subprocess.Popen(["ray", "start", "--address", address, *common], **quiet))
         _wait_for_cpus(address, 2, environment)
         yield address
     finally:

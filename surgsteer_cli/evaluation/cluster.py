@@ -118,6 +118,7 @@ def _start(address: str | None, cpus: int) -> None:
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address is None:
         ray.init(
+            address="local",  # a new runtime, never one that `ray start` left running
             num_cpus=cpus,
             include_dashboard=False,
             object_store_memory=OBJECT_STORE_BYTES,
