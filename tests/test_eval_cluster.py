@@ -19,6 +19,8 @@ from click.testing import CliRunner
 
 from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import RESULTS
+from surgsteer_cli.evaluation.settings import Setting
+from surgsteer_cli.evaluation.units import ModelWork, Unit
 
 pytest.importorskip("ray")
 
@@ -171,6 +173,26 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_resumes(
     assert rows(tmp_path) == expected
 
 
+def test_models_are_spread_over_the_workers_and_kept_there() -> None:
+    """Two models, two workers: each worker gets one model and keeps it until its shards run
+    out, then helps with the other; every item is handed out once."""
+    from surgsteer_cli.evaluation.cluster import SHARD_ITEMS, _Queue
+
+    unit = Unit(Setting("none"), "ko", "transfer", list(range(3 * SHARD_ITEMS)), None)
+    works = [ModelWork(Path(f"{name}.gguf"), name, [unit]) for name in ("q8", "q4")]
+    queue = _Queue(works)
+    handed: dict[int, list[tuple[str, int]]] = {0: [], 1: []}
+    for worker in (0, 1, 0, 1, 0, 0):  # worker 0 runs out of q8 first, then helps with q4
+        shard = queue.next_for(worker)
+        assert shard is not None
+        handed[worker] += [(shard.name, item) for item in shard.unit.items]
+    assert queue.next_for(1) is None
+    assert {name for name, _ in handed[0][: 3 * SHARD_ITEMS]} == {"q8"}
+    assert {name for name, _ in handed[1]} == {"q4"}
+    everything = sorted(handed[0] + handed[1])
+    assert everything == sorted((name, item) for name in ("q8", "q4") for item in unit.items)
+
+
 def test_zero_workers_are_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["eval", "--workers", "0", "--out", str(tmp_path)])
     assert result.exit_code == 2
@@ -194,4 +216,18 @@ def test_workers_without_ray_say_how_to_install_it(tmp_path: Path, model_path: P
     assert process.returncode == 1, stderr
     assert stderr.strip().splitlines()[-1] == (
         "Error: --workers and --ray-address need Ray: pip install 'surgsteer[cluster]'"
+    )
+
+
+def test_a_project_error_in_a_worker_is_one_error_line(
+    tmp_path: Path, model_path: Path, ko_profile: Path
+) -> None:
+    """A band the model lacks fails where the control vector is built: in the worker."""
+    steered = ["--vectors", str(ko_profile), "--config", "en-mid", "--en-layers", "30-40"]
+    command = surgsteer_eval(model_path, tmp_path / "run", *steered, "--workers", "1")
+    process = start(command, tmp_path)
+    stderr = finish(process)
+    assert process.returncode == 1, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "Error: layer range 30-40 is outside blocks 1..17 of this 18-layer model"
     )

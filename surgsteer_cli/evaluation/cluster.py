@@ -71,13 +71,18 @@ class Worker:
 
     def score(self, shard: Shard) -> ScoredRows:
         """The shard's rows, each with the seconds it took."""
-        if self.scorer is None or shard.path != self.path:
-            if self.scorer is not None:
-                self.scorer.close()
-            self.engine = Engine(shard.path, n_threads=self.threads)
-            self.scorer = Scorer(self.engine)
-            self.path = shard.path
+        if self.engine is None or self.scorer is None or shard.path != self.path:
+            self._load(shard.path)
         return list(score_unit(self.engine, self.scorer, shard.name, shard.unit))
+
+    def _load(self, path: Path) -> None:
+        """Free the model held so far, then load the one at ``path``."""
+        if self.scorer is not None:
+            self.scorer.close()
+        self.engine = self.scorer = None
+        self.engine = Engine(path, n_threads=self.threads)
+        self.scorer = Scorer(self.engine)
+        self.path = path
 
 
 def score_on_ray(
