@@ -11,8 +11,8 @@ them over the workers and each worker loads as few models as possible.
 
 Faults are Ray's to retry: a killed worker is restarted (``max_restarts``) and the shards it
 held run again (``max_task_retries``), so it costs at most its in-flight items. Ctrl-C on the
-driver kills the actors and, for a runtime started here, stops it; the rows written so far
-stay, and a re-run scores the rest.
+driver disconnects it from Ray, which ends the actors the driver owns and, for a runtime
+started here, the runtime; the rows written so far stay, and a re-run scores the rest.
 
 ``--workers N`` alone starts a local runtime with ``N x threads`` CPUs (no dashboard, no
 worker logs on the terminal, a small object store); ``--ray-address`` joins a running cluster
@@ -99,7 +99,6 @@ def score_on_ray(
         return None
     threads = threads or 1
     _start(address, (workers or 1) * threads)
-    actors: list[Any] = []
     try:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         count = workers or max(1, cpus // threads)
@@ -111,9 +110,7 @@ def score_on_ray(
         actors = [Worker.options(num_cpus=threads).remote(threads) for _ in range(count)]
         return _drive(actors, works, recorder)
     finally:
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
-        ray.shutdown()
+        ray.shutdown()  # the driver owns the actors: Ray ends them with it
 
 
 def _start(address: str | None, cpus: int) -> None:
