@@ -11,8 +11,8 @@ them over the workers and each worker loads as few models as possible.
 
 Faults are Ray's to retry: a killed worker is restarted (``max_restarts``) and the shards it
 held run again (``max_task_retries``), so it costs at most its in-flight items. Ctrl-C on the
-driver disconnects it from Ray, which ends the actors the driver owns and, for a runtime
-started here, the runtime; the rows written so far stay, and a re-run scores the rest.
+driver (or SIGTERM) disconnects it from Ray, which ends the actors the driver owns and, for a
+runtime started here, the runtime; the rows written so far stay, and a re-run scores the rest.
 
 ``--workers N`` alone starts a local runtime with ``N x threads`` CPUs (no dashboard, no
 worker logs on the terminal, a small object store); ``--ray-address`` joins a running cluster
@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -100,17 +102,29 @@ def score_on_ray(
     threads = threads or 1
     _start(address, (workers or 1) * threads)
     try:
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        count = workers or max(1, cpus // threads)
-        if count * threads > cpus:
-            raise SurgsteerError(
-                f"the Ray cluster has {cpus} CPUs; {count} workers x {threads} threads "
-                "need more: fewer --workers or --threads"
-            )
-        actors = [Worker.options(num_cpus=threads).remote(threads) for _ in range(count)]
-        return _drive(actors, works, recorder)
+        with _sigterm_as_ctrl_c():
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+            count = workers or max(1, cpus // threads)
+            if count * threads > cpus:
+                raise SurgsteerError(
+                    f"the Ray cluster has {cpus} CPUs; {count} workers x {threads} threads "
+                    "need more: fewer --workers or --threads"
+                )
+            actors = [Worker.options(num_cpus=threads).remote(threads) for _ in range(count)]
+            return _drive(actors, works, recorder)
     finally:
         ray.shutdown()  # the driver owns the actors: Ray ends them with it
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM stops the run as Ctrl-C does, through every ``finally``: Ray's own handler
+    aborts the driver with a stack dump, before it can stop the runtime or close the results."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _start(address: str | None, cpus: int) -> None:
