@@ -85,6 +85,18 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 @click.option("--out", type=DIRECTORY, help="Run directory.  [default: runs/eval-<split>-<hash>]")
 @click.option("--fresh", is_flag=True, help="Discard earlier results in the run directory.")
 @threads_option()
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Score on N Ray workers, each loading the model once with --threads threads "
+    "[default 1 there]; starts a local Ray runtime (pip install 'surgsteer[cluster]').",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDR",
+    help="Score on the running Ray cluster at ADDR (from `ray start --head`) instead; "
+    "--workers defaults to its CPUs / --threads.",
+)
 def eval_command(
     models: Sequence[str],
     vector_dirs: Sequence[Path],
@@ -104,6 +116,8 @@ def eval_command(
     out: Path | None,
     fresh: bool,
     threads: int | None,
+    workers: int | None,
+    ray_address: str | None,
 ) -> None:
     """Score steering settings on Transfer (BMLAMA facts as letter questions or cloze
     sentences, or --mcq files) and Localization (country-neutral BLEnD questions, asked in
@@ -142,6 +156,8 @@ def eval_command(
         transfer=transfer_format,
         localization=_list(measures),
         threads=threads,
+        workers=workers,
+        ray_address=ray_address,
     )
     if out is None:
         request.out = Path("runs") / f"eval-{split}-{_options_hash(request)}"
@@ -226,6 +242,8 @@ def _print_report(report: Report) -> None:
     for model, axes in report.seconds_per_item.items():
         costs = ", ".join(f"{axis} {seconds:.3f} s/item" for axis, seconds in axes.items())
         info(f"{model}: {costs}")
+    if report.driver_seconds_per_item is not None:
+        info(f"driver: {report.driver_seconds_per_item * 1000:.2f} ms/item besides waiting")
     for path in report.files:
         info(f"wrote {path}")
 

@@ -8,28 +8,30 @@ each requested measure (``localization.MEASURES``). English is scored
 once per model, unsteered, as the Transfer reference. A (setting, language) whose vectors are
 missing is skipped with a warning. The summary covers exactly the items this request selects,
 so re-running a command reproduces its outputs even in a directory shared with other runs.
+
+Scoring happens in this process, or, with ``workers``/``ray_address``, on Ray actors
+(``cluster``, imported only then); both score a unit's items with ``score_unit`` and record
+the rows here, through the one ``ResultStore``.
 """
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 from surgsteer_cli.console import info, progress, warn
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.evaluation import localization, transfer
+from surgsteer_cli.evaluation import localization
 from surgsteer_cli.evaluation.plane import localization_metrics, save_png
-from surgsteer_cli.evaluation.results import Key, ResultStore, row_key
+from surgsteer_cli.evaluation.results import Key, ResultStore
 from surgsteer_cli.evaluation.scoring import Scorer
-from surgsteer_cli.evaluation.selection import REFERENCE, EvalData, item_key, load_eval_data
+from surgsteer_cli.evaluation.selection import REFERENCE, EvalData, load_eval_data
 from surgsteer_cli.evaluation.settings import Setting
 from surgsteer_cli.evaluation.summary import BASELINE, Score, summarize, write_summary
+from surgsteer_cli.evaluation.units import ModelWork, Recorder, Unit, score_unit, unit_key
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata
 from surgsteer_cli.profiles import Profile, discover
@@ -54,7 +56,9 @@ class EvalRequest:
     fresh: bool = False
     transfer: str | None = None  # "mcq" or "cloze"; None: mcq for chat models, else cloze
     localization: Sequence[str] = localization.MEASURES
-    threads: int | None = None  # None: the CPUs not busy when the model loads
+    threads: int | None = None  # None: the CPUs not busy when the model loads (1 on Ray)
+    workers: int | None = None  # Ray actors; None: this process, or the cluster's CPUs
+    ray_address: str | None = None  # an existing Ray cluster to score on
 
 
 @dataclass
@@ -64,23 +68,15 @@ class Report:
     scores: list[Score]
     files: list[Path]
     seconds_per_item: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-@dataclass
-class _Unit:
-    """Items of one axis and language to score under one setting."""
-
-    setting: Setting
-    language: str
-    axis: str
-    items: list[Any]
-    profile: Profile | None
-    measure: str = ""  # the Localization measure, for localization axes
+    driver_seconds_per_item: float | None = None  # on Ray: the driver's own time per row
 
 
 def run_eval(request: EvalRequest) -> Report:
     """Score what is missing, then write ``summary.csv``, ``summary.json`` and ``plane.png``."""
     names = _model_names(request.models)
+    on_ray = bool(request.workers or request.ray_address)
+    if on_ray:
+        cluster = _import_cluster()
     unknown = [m for m in request.localization if m not in localization.MEASURES]
     if unknown or not request.localization:
         raise SurgsteerError(
@@ -110,13 +106,29 @@ def run_eval(request: EvalRequest) -> Report:
         "transfer": str(transfer_dir.resolve()) if transfer_dir else "shipped BMLAMA",
     }
     selected: list[Key] = []
-    timing: dict[str, dict[str, float]] = {}
+    driver_seconds = None
     with ResultStore(request.out, run, fresh=request.fresh) as store:
+        works = []
         for path, name in zip(request.models, names, strict=True):
             spec = ModelSpec.from_metadata(metadata[path])
-            data = loaded[formats[path]]
-            selected += _run_model(path, name, spec, request, data, store, timing)
+            keys, work = _missing(path, name, spec, request, loaded[formats[path]], store)
+            selected += keys
+            if work.units:
+                works.append(work)
+        recorder = Recorder(store)
+        if on_ray:
+            driver_seconds = cluster.score_on_ray(
+                works,
+                recorder,
+                workers=request.workers,
+                threads=request.threads,
+                address=request.ray_address,
+            )
+        else:
+            for work in works:
+                _score_here(work, request.threads, recorder)
         rows = [store.rows[key] for key in selected if key in store.rows]
+    timing = recorder.means()
     scores = summarize(rows)
     files = [request.out / name for name in ("results.jsonl", "summary.csv", "summary.json")]
     write_summary(scores, request.out, {"run": run, "seconds_per_item": timing})
@@ -134,7 +146,9 @@ def run_eval(request: EvalRequest) -> Report:
                     localization=metric,
                 )
             )
-    return Report(scores=scores, files=files, seconds_per_item=timing)
+    return Report(
+        scores=scores, files=files, seconds_per_item=timing, driver_seconds_per_item=driver_seconds
+    )
 
 
 def _transfer_format(request: EvalRequest, metadata: dict[str, str]) -> str:
@@ -144,42 +158,49 @@ def _transfer_format(request: EvalRequest, metadata: dict[str, str]) -> str:
     return "mcq" if metadata.get("tokenizer.chat_template") else "cloze"
 
 
-def _run_model(
+def _import_cluster() -> ModuleType:
+    """The Ray part (``cluster``), or an error that says how to install Ray."""
+    try:
+        from surgsteer_cli.evaluation import cluster
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray":
+            raise
+        raise SurgsteerError(
+            "--workers and --ray-address need Ray: pip install 'surgsteer[cluster]'"
+        ) from None
+    return cluster
+
+
+def _missing(
     path: Path,
     name: str,
     spec: ModelSpec,
     request: EvalRequest,
     data: EvalData,
     store: ResultStore,
-    timing: dict[str, dict[str, float]],
-) -> list[Key]:
-    """Score one model's missing items; return the keys of all items selected for it. The
-    model is loaded only if something is missing."""
+) -> tuple[list[Key], ModelWork]:
+    """The keys of all items selected for one model, and its items not yet in ``store``."""
     profiles = discover(spec, request.vector_dirs, strict=False)
     units = list(_plan(name, request.settings, data, profiles, request.localization))
-    selected = [_key(name, unit, item) for unit in units for item in unit.items]
-    todo = sum(key not in store for key in selected)
-    if not todo:
-        return selected
-    engine = Engine(path, n_threads=request.threads)
-    spent: dict[str, list[float]] = defaultdict(list)
+    selected = [unit_key(name, unit, item) for unit in units for item in unit.items]
+    missing = []
+    for unit in units:
+        items = [item for item in unit.items if unit_key(name, unit, item) not in store]
+        if items:
+            missing.append(replace(unit, items=items))
+    return selected, ModelWork(path, name, missing)
+
+
+def _score_here(work: ModelWork, threads: int | None, recorder: Recorder) -> None:
+    """Score one model's missing items in this process, loading it once."""
+    engine = Engine(work.path, n_threads=threads)
     with Scorer(engine) as scorer, progress() as bar:
-        task = bar.add_task(name, total=todo)
-        for unit in units:
-            items = [item for item in unit.items if _key(name, unit, item) not in store]
-            if not items:
-                continue
-            engine.set_control(unit.setting.buffer(unit.profile, engine.spec))
-            score = _scorer_for(unit, engine, scorer, data)
-            bar.update(task, description=f"{name} {unit.setting.name} {unit.language} {unit.axis}")
-            for item in items:
-                start = time.perf_counter()
-                row = _base_row(name, unit, item) | score(item)
-                spent[unit.axis].append(time.perf_counter() - start)
-                store.add(row)
+        task = bar.add_task(work.name, total=work.todo)
+        for unit in work.units:
+            bar.update(task, description=f"{work.name} {unit.describe()}")
+            for row, seconds in score_unit(engine, scorer, work.name, unit):
+                recorder.add(row, seconds)
                 bar.advance(task)
-    timing[name] = {axis: sum(times) / len(times) for axis, times in spent.items()}
-    return selected
 
 
 def _plan(
@@ -188,11 +209,11 @@ def _plan(
     data: EvalData,
     profiles: dict[str, Profile],
     measures: Sequence[str],
-) -> Iterator[_Unit]:
+) -> Iterator[Unit]:
     """The units of one model, skipping settings that lack vectors (one warning per
     language)."""
     if REFERENCE in data.transfer:
-        yield _Unit(Setting(BASELINE), REFERENCE, "transfer", data.transfer[REFERENCE], None)
+        yield Unit(Setting(BASELINE), REFERENCE, "transfer", data.transfer[REFERENCE], None)
     for language in data.localization:
         profile = profiles.get(language)
         skipped = [setting for setting in settings if setting.missing(profile)]
@@ -202,39 +223,12 @@ def _plan(
             warn(f"{name}: no {roles} vector for {language}; skipping {names} there")
         for setting in settings:
             if setting not in skipped:
-                yield _Unit(setting, language, "transfer", data.transfer[language], profile)
+                yield Unit(setting, language, "transfer", data.transfer[language], profile)
                 for measure in measures:
                     items = data.localization[language]
                     axis = localization.AXES[measure]
-                    yield _Unit(setting, language, axis, items, profile, measure)
-
-
-def _scorer_for(
-    unit: _Unit, engine: Engine, scorer: Scorer, data: EvalData
-) -> Callable[[Any], dict[str, Any]]:
-    if unit.measure:
-        return partial(
-            localization.answer_row,
-            engine,
-            measure=unit.measure,
-            instruction=data.instructions[unit.language],
-        )
-    return partial(transfer.choice_row, scorer)
-
-
-def _base_row(name: str, unit: _Unit, item: Any) -> dict[str, Any]:
-    return {
-        "model": name,
-        "setting": unit.setting.name,
-        "language": unit.language,
-        "axis": unit.axis,
-        "item": item_key(item),
-        "scales": unit.setting.scales(unit.profile),
-    }
-
-
-def _key(name: str, unit: _Unit, item: Any) -> Key:
-    return row_key(_base_row(name, unit, item))
+                    instruction = data.instructions[language]
+                    yield Unit(setting, language, axis, items, profile, measure, instruction)
 
 
 def _model_names(models: Sequence[Path]) -> list[str]:
