@@ -12,7 +12,7 @@ QUOTED = {
     "runtime_bench.txt": "README.md",
     "cloze_bench.txt": "README.md",
     "interrupt_runs.txt": "docs/safety.md",
-    "eval-scale.txt": "docs/fragments/ray.md",  # README.md once the lead merges it
+    "eval-scale.txt": "README.md",
 }
 
 
