@@ -6,7 +6,7 @@ torch and transformers load only when a command runs (``surgsteer_convert.loadin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,13 @@ REPORT_NAME = "layers.json"
 PLOT_NAME = "layers.png"
 
 
+def _choice_option(name: str, choices: Sequence[str], default: str, help: str) -> Callable:
+    """One of a fixed set of choices, its default shown in --help."""
+    return click.option(
+        name, type=click.Choice(list(choices)), default=default, show_default=True, help=help
+    )
+
+
 def _measurement_options(command: Callable) -> Callable:
     """Options shared by both commands: model, languages and how directions are measured."""
     options = [
@@ -49,27 +56,11 @@ def _measurement_options(command: Callable) -> Callable:
         ),
         threads_option(),
         languages_option(help=f"Languages: {', '.join(LANGUAGES)}."),
-        click.option(
-            "--loc-method",
-            type=click.Choice(LOC_METHODS),
-            default="country",
-            show_default=True,
-            help="LOC contrast definition.",
+        _choice_option("--loc-method", LOC_METHODS, "country", "LOC contrast definition."),
+        _choice_option(
+            "--aggregate", sorted(AGGREGATORS), "mean", "How paired states become a direction."
         ),
-        click.option(
-            "--aggregate",
-            type=click.Choice(sorted(AGGREGATORS)),
-            default="mean",
-            show_default=True,
-            help="How paired states become a direction.",
-        ),
-        click.option(
-            "--pool",
-            type=click.Choice(POOLS),
-            default="mean",
-            show_default=True,
-            help="Prompt state: mean over tokens or last token.",
-        ),
+        _choice_option("--pool", POOLS, "mean", "Prompt state: mean over tokens or last token."),
         click.option(
             "--max-items",
             type=click.IntRange(min=1),
