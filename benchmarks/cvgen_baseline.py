@@ -16,8 +16,11 @@ format beside the shipped vector of the same role, so the two compare like for l
   same contrast prompts), the shipped band and the shipped ``default_scale``, so a scale means
   the same. The LOC direction is not orthogonalized against EN: that is surgsteer's step.
 
-    python benchmarks/cvgen_baseline.py [--lang ko,es] [--out runs/cvgen] [--check]
+    python benchmarks/cvgen_baseline.py [--model M] [--lang ko,es] [--max-items 50] [--check]
     # -> OUT/<method>/<lang>.<role>.gguf, ready for `surgsteer eval --vectors OUT/<method>`
+
+``--max-items`` must match the ``extract`` run behind the shipped vectors (the pair counts in
+their ``surgsteer.method`` tag): 50 for qwen2.5-coder-1.5b, all for gemma3-270m.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 from surgsteer_cli import vector_file
 from surgsteer_cli.engine import available_cpus
 from surgsteer_cli.model_spec import ModelSpec
-from surgsteer_cli.models import model_metadata, resolve_model
+from surgsteer_cli.models import DEFAULT_MODEL, model_metadata, resolve_model
 from surgsteer_cli.paths import resource_dir
 from surgsteer_cli.stock_llama import build, pinned_version
 from surgsteer_cli.vector_file import SteeringVector
@@ -46,8 +49,6 @@ from surgsteer_convert.contrasts import (
 )
 
 METHODS = ("pca", "mean")
-MODEL = "gemma3-270m"  # the shipped vectors below are its
-SHIPPED = resource_dir("vectors") / "gemma3-270m"
 
 
 def generate(
@@ -135,8 +136,13 @@ def shift_check(raw: dict[int, np.ndarray], shipped: SteeringVector) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lang", default=",".join(LANGUAGES), help="languages [all eight]")
-    parser.add_argument("--model", default=MODEL, help=f"model name or GGUF file [{MODEL}]")
-    parser.add_argument("--shipped", type=Path, default=SHIPPED, help=f"its vectors [{SHIPPED}]")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"model name or GGUF file [{DEFAULT_MODEL}]"
+    )
+    parser.add_argument(
+        "--shipped", type=Path, help="its vectors [the shipped folder of a named model]"
+    )
+    parser.add_argument("--max-items", type=int, help="extraction rows/IDs per kind [all]")
     parser.add_argument("--out", type=Path, default=Path("runs/cvgen"), help="output folder")
     parser.add_argument("--threads", type=int, default=available_cpus(), help="CPU threads")
     parser.add_argument("--check", action="store_true", help="print the block-shift check")
@@ -144,14 +150,15 @@ def main() -> None:
     languages = args.lang.split(",")
     model = resolve_model(args.model)
     spec = ModelSpec.from_metadata(model_metadata(model))
-    data = load_extraction_data(languages)
+    shipped_dir = args.shipped or resource_dir("vectors") / args.model
+    data = load_extraction_data(languages, args.max_items)
     checks = {}
     for lang in languages:
         for role, contrast in (
             ("en", en_contrast(data, lang)),
             ("loc", loc_contrast(data, lang, "country")),
         ):
-            shipped = vector_file.read(args.shipped / f"{lang}.{role}.gguf")
+            shipped = vector_file.read(shipped_dir / f"{lang}.{role}.gguf")
             shipped.check_compatible(spec)
             work = args.out / "raw" / f"{lang}.{role}"
             started = time.perf_counter()

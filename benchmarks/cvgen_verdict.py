@@ -4,8 +4,11 @@ bands, scales and norms), on the same evaluation items, as paired differences wi
 95 % intervals per language and pooled.
 
     python benchmarks/cvgen_verdict.py --vectors runs/cvgen --lang ko,es [--limit 30]
+        [--surgsteer-run docs/results/qwen-test/results.jsonl.gz]
 
-Each vector set is evaluated into ``VECTORS/eval-<set>`` (resumable, like ``surgsteer eval``).
+Each vector set is evaluated into ``VECTORS/eval-<set>`` (resumable, like ``surgsteer eval``);
+``--surgsteer-run`` takes the shipped vectors' ``surgical`` rows from an earlier eval of the
+same model, split and ``--limit`` instead of scoring them again.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.plane_verdict import load, paired  # noqa: E402
-from surgsteer_cli.models import resolve_model  # noqa: E402
+from surgsteer_cli.models import DEFAULT_MODEL, resolve_model  # noqa: E402
 
 SETS = ("surgsteer", "cvgen-pca", "cvgen-mean")
-MODEL = "gemma3-270m"
-AXES = ("transfer", "localization")
+AXES = ("transfer", "localization", "localization-en")
 
 
 def evaluate(name: str, vectors: Path, model: Path, languages: str, limit: int) -> Path:
@@ -40,18 +42,27 @@ def main() -> None:
     parser.add_argument("--vectors", type=Path, default=Path("runs/cvgen"))
     parser.add_argument("--lang", default="ko,es")
     parser.add_argument("--limit", type=int, default=30, help="items per language and axis")
-    parser.add_argument("--model", default=MODEL, help=f"model name or GGUF file [{MODEL}]")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"model name or GGUF file [{DEFAULT_MODEL}]"
+    )
+    parser.add_argument("--surgsteer-run", type=Path, help="results of an earlier eval to reuse")
     args = parser.parse_args()
     model = resolve_model(args.model)
     cells = {
-        name: load(evaluate(name, args.vectors, model, args.lang, args.limit)) for name in SETS
+        name: load(
+            args.surgsteer_run
+            if name == "surgsteer" and args.surgsteer_run
+            else evaluate(name, args.vectors, model, args.lang, args.limit)
+        )
+        for name in SETS
     }
     languages = args.lang.split(",")
     print(
         "| lang | axis | surgsteer | cvgen-pca | cvgen-mean | surgsteer - pca | surgsteer - mean |"
     )
     print("|---|---|---|---|---|---|---|")
-    for seed, axis in enumerate(AXES):
+    axes = [axis for axis in AXES if any(key[3] == axis for key in cells["surgsteer"])]
+    for seed, axis in enumerate(axes):
         for group in [[language] for language in languages] + [languages] * (len(languages) > 1):
             scores, diffs = [], []
             for name in SETS:
