@@ -4,11 +4,13 @@ bands, scales and norms), on the same evaluation items, as paired differences wi
 95 % intervals per language and pooled.
 
     python benchmarks/cvgen_verdict.py --vectors runs/cvgen --lang ko,es [--limit 30]
-        [--surgsteer-run docs/results/qwen-test/results.jsonl.gz]
+        [--surgsteer-run docs/results/qwen-test/results.jsonl.gz] [--plane DIR]
 
 Each vector set is evaluated into ``VECTORS/eval-<set>`` (resumable, like ``surgsteer eval``);
 ``--surgsteer-run`` takes the shipped vectors' ``surgical`` rows from an earlier eval of the
-same model, split and ``--limit`` instead of scoring them again.
+same model, split and ``--limit`` instead of scoring them again. ``--plane DIR`` draws the
+plane (``plane.png``, ``plane-en.png``) of that earlier run's configs with the generator's
+vectors added as ``surgical-cvgen-pca`` and ``surgical-cvgen-mean``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.plane_verdict import load, paired  # noqa: E402
+from benchmarks.result_rows import read_rows  # noqa: E402
+from surgsteer_cli.evaluation.plane import localization_metrics, save_png  # noqa: E402
+from surgsteer_cli.evaluation.summary import summarize  # noqa: E402
 from surgsteer_cli.models import DEFAULT_MODEL, resolve_model  # noqa: E402
 
 SETS = ("surgsteer", "cvgen-pca", "cvgen-mean")
@@ -37,6 +43,36 @@ def evaluate(name: str, vectors: Path, model: Path, languages: str, limit: int) 
     return out / "results.jsonl"
 
 
+def plane_rows(runs: dict[str, Path], languages: list[str]) -> list[dict[str, Any]]:
+    """The rows of ``runs["surgsteer"]`` (every config) in ``languages`` and English, with
+    each generator set's ``surgical`` rows added as ``surgical-<set>``."""
+    keep = {"en", *languages}
+    rows = [row for row in read_rows(runs["surgsteer"]) if row["language"] in keep]
+    for name in SETS[1:]:
+        rows += [
+            {**row, "setting": f"surgical-{name}"}
+            for row in read_rows(runs[name])
+            if row["setting"] == "surgical" and row["language"] in keep
+        ]
+    return rows
+
+
+def draw_planes(runs: dict[str, Path], languages: list[str], directory: Path) -> list[Path]:
+    """``plane.png`` (native Localization) and ``plane-en.png`` of :func:`plane_rows`."""
+    scores = summarize(plane_rows(runs, languages))
+    directory.mkdir(parents=True, exist_ok=True)
+    return [
+        save_png(
+            scores,
+            directory / ("plane.png" if metric == "localization" else "plane-en.png"),
+            languages=languages,
+            transfer_measure="multiple-choice accuracy",
+            localization=metric,
+        )
+        for metric in localization_metrics(scores)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vectors", type=Path, default=Path("runs/cvgen"))
@@ -46,17 +82,20 @@ def main() -> None:
         "--model", default=DEFAULT_MODEL, help=f"model name or GGUF file [{DEFAULT_MODEL}]"
     )
     parser.add_argument("--surgsteer-run", type=Path, help="results of an earlier eval to reuse")
+    parser.add_argument("--plane", type=Path, help="folder for the planes with the cvgen rows")
     args = parser.parse_args()
     model = resolve_model(args.model)
-    cells = {
-        name: load(
-            args.surgsteer_run
-            if name == "surgsteer" and args.surgsteer_run
-            else evaluate(name, args.vectors, model, args.lang, args.limit)
-        )
+    runs = {
+        name: args.surgsteer_run
+        if name == "surgsteer" and args.surgsteer_run
+        else evaluate(name, args.vectors, model, args.lang, args.limit)
         for name in SETS
     }
+    cells = {name: load(path) for name, path in runs.items()}
     languages = args.lang.split(",")
+    if args.plane:
+        for png in draw_planes(runs, languages, args.plane):
+            print(f"wrote {png}")
     print(
         "| lang | axis | surgsteer | cvgen-pca | cvgen-mean | surgsteer - pca | surgsteer - mean |"
     )

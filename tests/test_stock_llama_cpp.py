@@ -206,3 +206,46 @@ def test_cvgen_conversion_moves_block_n_plus_1_to_n_keeps_norms_and_orients_pca(
         for block in vector.layers:
             unit = raw[block + 1] / np.linalg.norm(raw[block + 1])
             np.testing.assert_allclose(vector.directions[block], sign * 7.0 * unit, rtol=1e-5)
+
+
+def test_cvgen_planes_add_each_generator_set_as_its_own_surgical_setting(tmp_path: Path) -> None:
+    from benchmarks.cvgen_verdict import draw_planes, plane_rows
+
+    def row(setting: str, language: str, axis: str) -> dict:
+        return {
+            "model": "m",
+            "setting": setting,
+            "language": language,
+            "axis": axis,
+            "item": f"{axis}-{language}",
+            "scales": {},
+            "prediction": "A",
+            "correct": True,
+        }
+
+    runs = {}
+    for name, settings in (
+        ("surgsteer", ("none", "surgical")),
+        ("cvgen-pca", ("none", "surgical")),
+        ("cvgen-mean", ("surgical",)),
+    ):
+        lines = [
+            row(setting, language, axis)
+            for setting in settings
+            for language in ("ko", "zh")
+            for axis in ("transfer", "localization", "localization-en")
+        ]
+        runs[name] = tmp_path / f"{name}.jsonl"
+        runs[name].write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    combined = plane_rows(runs, ["ko"])
+    assert {(r["setting"], r["language"]) for r in combined} == {
+        ("none", "ko"),
+        ("surgical", "ko"),
+        ("surgical-cvgen-pca", "ko"),
+        ("surgical-cvgen-mean", "ko"),
+    }  # zh left out, and only the generator sets' surgical rows, renamed
+    assert len(combined) == 4 * 3
+    written = draw_planes(runs, ["ko"], tmp_path / "plane")
+    assert [p.name for p in written] == ["plane.png", "plane-en.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
