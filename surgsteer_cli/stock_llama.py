@@ -1,9 +1,10 @@
-"""Stock llama.cpp tools (``llama-completion``, ``llama-cvector-generator``) built from the
-llama.cpp that the installed llama-cpp-python's sdist vendors: the reference for what
-llama.cpp's own loader does with surgsteer's vector files.
+"""Stock llama.cpp tools (``llama-completion``, ``llama-cvector-generator``; ``llama-server``
+on request) built from the llama.cpp that the installed llama-cpp-python's sdist vendors: the
+reference for what llama.cpp's own loader does with surgsteer's vector files.
 
-The build is cached in ``<cache>/llama.cpp-<version>/bin`` (``~/.cache/surgsteer`` unless
-``$SURGSTEER_HOME`` or ``$XDG_CACHE_HOME`` say otherwise). It happens in a temporary folder
+The build is cached in ``<cache>/llama.cpp-<version>/bin`` (``-server`` for the server's
+toolset; ``~/.cache/surgsteer`` unless ``$SURGSTEER_HOME`` or ``$XDG_CACHE_HOME`` say
+otherwise). It happens in a temporary folder
 beside it that is renamed into place when complete, under a file lock, so a killed build leaves
 nothing half-made and concurrent callers build once. A test and benchmark tool: the runtime
 never calls it. ``benchmarks/stock_llama_cpp.py`` is its command line.
@@ -21,11 +22,11 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from surgsteer_cli.paths import cache_dir
 
-TARGETS = ("llama-completion", "llama-cvector-generator")
 PACKAGE = "llama-cpp-python"
 # Static binaries (they survive the rename), CPU only, nothing fetched at configure time.
 CMAKE_FLAGS = (
@@ -35,10 +36,26 @@ CMAKE_FLAGS = (
     "-DLLAMA_OPENSSL=OFF",
     "-DLLAMA_BUILD_TESTS=OFF",
     "-DLLAMA_BUILD_EXAMPLES=OFF",
-    "-DLLAMA_BUILD_SERVER=OFF",
     "-DLLAMA_BUILD_APP=OFF",
     "-DLLAMA_USE_PREBUILT_UI=OFF",
 )
+
+
+@dataclass(frozen=True)
+class Toolset:
+    """Binaries built together into one cache folder (``llama.cpp-<version><suffix>``)."""
+
+    targets: tuple[str, ...]
+    suffix: str = ""
+    server: bool = False
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return (*CMAKE_FLAGS, f"-DLLAMA_BUILD_SERVER={'ON' if self.server else 'OFF'}")
+
+
+TOOLS = Toolset(("llama-completion", "llama-cvector-generator"))
+SERVER = Toolset(("llama-server",), suffix="-server", server=True)  # twice the compile work
 
 
 class BuildError(RuntimeError):
@@ -50,9 +67,9 @@ def pinned_version() -> str:
     return importlib.metadata.version(PACKAGE)
 
 
-def bin_dir(version: str | None = None) -> Path:
-    """Where the binaries of ``version`` (default: the installed one) are cached."""
-    return cache_dir() / f"llama.cpp-{version or pinned_version()}" / "bin"
+def bin_dir(version: str | None = None, tools: Toolset = TOOLS) -> Path:
+    """Where ``tools`` of ``version`` (default: the installed one) are cached."""
+    return cache_dir() / f"llama.cpp-{version or pinned_version()}{tools.suffix}" / "bin"
 
 
 def missing_tools() -> list[str]:
@@ -63,24 +80,24 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def is_built(version: str | None = None) -> bool:
-    """Whether every target of ``version`` is already in the cache."""
-    directory = bin_dir(version)
-    return all((directory / target).is_file() for target in TARGETS)
+def is_built(version: str | None = None, tools: Toolset = TOOLS) -> bool:
+    """Whether every target of ``tools`` for ``version`` is already in the cache."""
+    directory = bin_dir(version, tools)
+    return all((directory / target).is_file() for target in tools.targets)
 
 
-def build(version: str | None = None, *, jobs: int = 2) -> Path:
-    """The cached bin dir holding ``TARGETS`` for ``version``, built first if needed."""
+def build(version: str | None = None, *, jobs: int = 2, tools: Toolset = TOOLS) -> Path:
+    """The cached bin dir holding ``tools`` for ``version``, built first if needed."""
     version = version or pinned_version()
-    final = bin_dir(version).parent
+    final = bin_dir(version, tools).parent
     final.parent.mkdir(parents=True, exist_ok=True)
     with _locked(final.with_name(final.name + ".lock")):
-        if not is_built(version):
+        if not is_built(version, tools):
             with tempfile.TemporaryDirectory(prefix=f".{final.name}.", dir=final.parent) as tmp:
-                staged = _build_in(Path(tmp), version, jobs)
+                staged = _build_in(Path(tmp), version, jobs, tools)
                 shutil.rmtree(final, ignore_errors=True)  # an incomplete copy from elsewhere
                 os.rename(staged, final)
-    return bin_dir(version)
+    return bin_dir(version, tools)
 
 
 @contextlib.contextmanager
@@ -93,7 +110,7 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _build_in(work: Path, version: str, jobs: int) -> Path:
+def _build_in(work: Path, version: str, jobs: int, tools: Toolset) -> Path:
     """Download the sdist into ``work``, build the targets there; return ``work/out``."""
     log = work / "build.log"
     _run(
@@ -117,14 +134,14 @@ def _build_in(work: Path, version: str, jobs: int) -> Path:
     (source,) = (work / "src").glob("*/vendor/llama.cpp")
     build_dir = work / "build"
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-    _run(["cmake", "-S", str(source), "-B", str(build_dir), *generator, *CMAKE_FLAGS], log)
+    _run(["cmake", "-S", str(source), "-B", str(build_dir), *generator, *tools.flags], log)
     _run(
-        ["cmake", "--build", str(build_dir), "--target", *TARGETS, "--parallel", str(jobs)],
+        ["cmake", "--build", str(build_dir), "--target", *tools.targets, "--parallel", str(jobs)],
         log,
     )
     out = work / "out"
     (out / "bin").mkdir(parents=True)
-    for target in TARGETS:
+    for target in tools.targets:
         shutil.copy2(build_dir / "bin" / target, out / "bin" / target)
     (out / "VERSION").write_text(f"{PACKAGE} {version} (vendor/llama.cpp)\n")
     return out
