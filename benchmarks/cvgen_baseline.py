@@ -26,6 +26,7 @@ their ``surgsteer.method`` tag): 50 for qwen2.5-coder-1.5b, all for gemma3-270m.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import time
@@ -49,6 +50,7 @@ from surgsteer_convert.contrasts import (
 )
 
 METHODS = ("pca", "mean")
+ROLES = ("en", "loc")
 
 
 def generate(
@@ -152,7 +154,8 @@ def main() -> None:
     spec = ModelSpec.from_metadata(model_metadata(model))
     shipped_dir = args.shipped or resource_dir("vectors") / args.model
     data = load_extraction_data(languages, args.max_items)
-    checks = {}
+    checks_file = args.out / "shift_check.json"
+    checks = json.loads(checks_file.read_text()) if checks_file.exists() else {}
     for lang in languages:
         for role, contrast in (
             ("en", en_contrast(data, lang)),
@@ -173,9 +176,11 @@ def main() -> None:
                 checks[f"{lang}.{role}.{method}"] = shift_check(raw[method], shipped)
             pairs = len(contrast.positives)
             print(f"{lang} {role}: {pairs} pairs, both methods in {seconds:.0f} s")
-    (args.out / "shift_check.json").write_text(json.dumps(checks, indent=1))
+    checks_file.write_text(json.dumps(checks, indent=1))  # earlier runs' languages kept
     if args.check:
-        for name, rows in checks.items():
+        for lang, role, method in itertools.product(languages, ROLES, METHODS):
+            name = f"{lang}.{role}.{method}"
+            rows = checks[name]
             moved, named = np.nanmean(rows["moved"]), np.nanmean(rows["as_named"])
             print(f"{name}: mean |cos| with shipped: moved {moved:.3f}, as named {named:.3f}")
 
