@@ -13,6 +13,9 @@ QUOTED = {
     "cloze_bench.txt": "README.md",
     "interrupt_runs.txt": "docs/safety.md",
     "eval-scale.txt": "README.md",
+    "cvgen-qwen/baseline.txt": "docs/llama-cpp.md",
+    "cvgen-qwen/verdict.md": "docs/llama-cpp.md",
+    "llama-server.txt": "docs/llama-cpp.md",
 }
 
 
