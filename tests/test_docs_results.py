@@ -12,6 +12,7 @@ QUOTED = {
     "runtime_bench.txt": "README.md",
     "cloze_bench.txt": "README.md",
     "interrupt_runs.txt": "docs/safety.md",
+    "fuzz.txt": "docs/safety.md",
     "eval-scale.txt": "README.md",
     "cvgen-qwen/baseline.txt": "docs/llama-cpp.md",
     "cvgen-qwen/verdict.md": "docs/llama-cpp.md",
