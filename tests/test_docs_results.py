@@ -8,19 +8,20 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-QUOTED = {
-    "runtime_bench.txt": "README.md",
-    "cloze_bench.txt": "README.md",
-    "interrupt_runs.txt": "docs/safety.md",
-    "fuzz.txt": "docs/safety.md",
-    "eval-scale.txt": "README.md",
-    "cvgen-qwen/baseline.txt": "docs/llama-cpp.md",
-    "cvgen-qwen/verdict.md": "docs/llama-cpp.md",
-    "llama-server.txt": "docs/llama-cpp.md",
-}
+QUOTED = [
+    ("runtime_bench.txt", "README.md"),
+    ("cloze_bench.txt", "README.md"),
+    ("interrupt_runs.txt", "docs/safety.md"),
+    ("fuzz.txt", "docs/safety.md"),
+    ("eval-scale.txt", "README.md"),
+    ("cvgen-qwen/baseline.txt", "docs/llama-cpp.md"),
+    ("cvgen-qwen/verdict.md", "docs/llama-cpp.md"),
+    ("cvgen-qwen/verdict.md", "README.md"),
+    ("llama-server.txt", "docs/llama-cpp.md"),
+]
 
 
-@pytest.mark.parametrize(("saved", "document"), QUOTED.items())
+@pytest.mark.parametrize(("saved", "document"), QUOTED)
 def test_saved_output_is_quoted_whole(saved: str, document: str) -> None:
     output = [line.strip() for line in (REPO / "docs" / "results" / saved).read_text().splitlines()]
     assert output[0].startswith("$ ") and "python" in output[0]
