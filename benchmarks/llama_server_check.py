@@ -4,13 +4,12 @@
 
 For each language (three Korean and three Spanish questions, those of
 ``tests/test_stock_llama_cpp.py``): ``surgsteer vectors export --lang L``, then
-``llama-server`` with ``--control-vector`` (the command in ``docs/llama-cpp.md``, one slot, one
-thread, surgsteer's context and batch sizes, ``--swa-full``: without it the server keeps a
-smaller sliding-window cache than ``llama-completion`` and llama-cpp-python, and Gemma 3's
-greedy tokens drift even unsteered) asked through ``/completion`` with greedy decoding
-and ``ask``'s stops, beside ``surgsteer ask --json``; and the same unsteered (a server without
-the file, ``ask --no-steer``). ``llama-server`` is built into the cache by
-``surgsteer_cli/stock_llama.py`` unless ``--server`` names a binary.
+``llama-server`` with ``--control-vector`` (the command in ``docs/llama-cpp.md``: one slot, one
+thread, surgsteer's context and batch sizes, and ``--swa-full``, without which Gemma 3's greedy
+tokens from the server drift from ``llama-completion``'s, unsteered too), asked through
+``/completion`` with greedy decoding and ``ask``'s stops, beside ``surgsteer ask --json``; and
+the same unsteered (a server without the file, ``ask --no-steer``). ``llama-server`` is built
+into the cache by ``surgsteer_cli/stock_llama.py`` unless ``--server`` names a binary.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ def llama_server(binary: Path, model: Path, *control: str) -> Iterator[str]:
     port = free_port()
     command = [str(binary), "-m", str(model), *control, "--port", str(port), "-fa", "off"]
     command += ["-c", "2048", "-b", "512", "-ub", "512", "-np", "1", "-t", "1", "--seed", "0"]
-    command += ["--swa-full"]  # as llama-completion and llama-cpp-python keep the SWA cache
+    command += ["--swa-full"]  # else Gemma 3's tokens differ from llama-completion's
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
