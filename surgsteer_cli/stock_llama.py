@@ -2,11 +2,10 @@
 on request) built from the llama.cpp that the installed llama-cpp-python's sdist vendors: the
 reference for what llama.cpp's own loader does with surgsteer's vector files.
 
-The build is cached in ``<cache>/llama.cpp-<version>/bin`` (``-server`` for the server's
-toolset; ``~/.cache/surgsteer`` unless ``$SURGSTEER_HOME`` or ``$XDG_CACHE_HOME`` say
-otherwise). It happens in a temporary folder
-beside it that is renamed into place when complete, under a file lock, so a killed build leaves
-nothing half-made and concurrent callers build once. A test and benchmark tool: the runtime
+The build is cached in ``<cache>/llama.cpp-<version>/bin`` (``…-server/bin`` for the server;
+``~/.cache/surgsteer`` unless ``$SURGSTEER_HOME`` or ``$XDG_CACHE_HOME`` say otherwise). It
+happens in a temporary folder beside it that is renamed into place when complete, under a file
+lock, so a killed build leaves nothing half-made and concurrent callers build once. A test and benchmark tool: the runtime
 never calls it. ``benchmarks/stock_llama_cpp.py`` is its command line.
 """
 
@@ -55,7 +54,8 @@ class Toolset:
 
 
 TOOLS = Toolset(("llama-completion", "llama-cvector-generator"))
-SERVER = Toolset(("llama-server",), suffix="-server", server=True)  # twice the compile work
+# About 10 CPU-minutes more (multimodal and HTTP code); the tests do not build it.
+SERVER = Toolset(("llama-server",), suffix="-server", server=True)
 
 
 class BuildError(RuntimeError):
