@@ -5,8 +5,9 @@ reference for what llama.cpp's own loader does with surgsteer's vector files.
 The build is cached in ``<cache>/llama.cpp-<version>/bin`` (``…-server/bin`` for the server;
 ``~/.cache/surgsteer`` unless ``$SURGSTEER_HOME`` or ``$XDG_CACHE_HOME`` say otherwise). It
 happens in a temporary folder beside it that is renamed into place when complete, under a file
-lock, so a killed build leaves nothing half-made and concurrent callers build once. A test and benchmark tool: the runtime
-never calls it. ``benchmarks/stock_llama_cpp.py`` is its command line.
+lock, so a killed build leaves nothing half-made and concurrent callers build once. A test and
+benchmark tool: the runtime never calls it. ``benchmarks/stock_llama_cpp.py`` is its command
+line.
 """
 
 from __future__ import annotations
