@@ -55,7 +55,7 @@ class Toolset:
 
 
 TOOLS = Toolset(("llama-completion", "llama-cvector-generator"))
-# About 10 CPU-minutes more (multimodal and HTTP code); the tests do not build it.
+# About 5 minutes on two cores (9 CPU-minutes); the tests do not build it.
 SERVER = Toolset(("llama-server",), suffix="-server", server=True)
 
 
