@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.plane_verdict import load, paired  # noqa: E402
 from benchmarks.result_rows import read_rows  # noqa: E402
-from surgsteer_cli.evaluation.plane import localization_metrics, save_png  # noqa: E402
+from surgsteer_cli.evaluation.plane import save_planes  # noqa: E402
 from surgsteer_cli.evaluation.summary import summarize  # noqa: E402
 from surgsteer_cli.models import DEFAULT_MODEL, resolve_model  # noqa: E402
 
@@ -59,18 +59,11 @@ def plane_rows(runs: dict[str, Path], languages: list[str]) -> list[dict[str, An
 
 def draw_planes(runs: dict[str, Path], languages: list[str], directory: Path) -> list[Path]:
     """``plane.png`` (native Localization) and ``plane-en.png`` of :func:`plane_rows`."""
-    scores = summarize(plane_rows(runs, languages))
     directory.mkdir(parents=True, exist_ok=True)
-    return [
-        save_png(
-            scores,
-            directory / ("plane.png" if metric == "localization" else "plane-en.png"),
-            languages=languages,
-            transfer_measure="multiple-choice accuracy",
-            localization=metric,
-        )
-        for metric in localization_metrics(scores)
-    ]
+    scores = summarize(plane_rows(runs, languages))
+    return save_planes(
+        scores, directory, languages=languages, transfer_measure="multiple-choice accuracy"
+    )
 
 
 def main() -> None:

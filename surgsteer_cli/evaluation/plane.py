@@ -120,6 +120,23 @@ def save_png(
     return path
 
 
+def save_planes(
+    scores: Sequence[Score], directory: Path, *, languages: Sequence[str], transfer_measure: str
+) -> list[Path]:
+    """One plane per Localization measure in ``scores``: ``plane.png`` (native) and
+    ``plane-en.png`` (English questions)."""
+    return [
+        save_png(
+            scores,
+            directory / ("plane.png" if metric == "localization" else "plane-en.png"),
+            languages=languages,
+            transfer_measure=transfer_measure,
+            localization=metric,
+        )
+        for metric in localization_metrics(scores)
+    ]
+
+
 LABEL_OFFSETS = ((6, 4), (-6, 4), (6, -10), (-6, -10), (6, 14), (-6, 14), (6, -20), (-6, -20))
 
 

@@ -25,7 +25,7 @@ from surgsteer_cli.console import info, progress, warn
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation import localization
-from surgsteer_cli.evaluation.plane import localization_metrics, save_png
+from surgsteer_cli.evaluation.plane import save_planes
 from surgsteer_cli.evaluation.results import Key, ResultStore
 from surgsteer_cli.evaluation.scoring import Scorer
 from surgsteer_cli.evaluation.selection import REFERENCE, EvalData, load_eval_data
@@ -135,17 +135,9 @@ def run_eval(request: EvalRequest) -> Report:
     if any(score.language != REFERENCE for score in scores):
         mcq = request.mcq_dir or set(formats.values()) == {"mcq"}
         measure = "multiple-choice accuracy" if mcq else "cloze accuracy"
-        for metric in localization_metrics(scores):
-            png = request.out / ("plane.png" if metric == "localization" else "plane-en.png")
-            files.append(
-                save_png(
-                    scores,
-                    png,
-                    languages=request.languages,
-                    transfer_measure=measure,
-                    localization=metric,
-                )
-            )
+        files += save_planes(
+            scores, request.out, languages=request.languages, transfer_measure=measure
+        )
     return Report(
         scores=scores, files=files, seconds_per_item=timing, driver_seconds_per_item=driver_seconds
     )
