@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.local_server import free_port, wait_until_up  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
 from surgsteer_cli.stock_llama import SERVER, build  # noqa: E402
@@ -47,12 +46,6 @@ def surgsteer(*arguments: str) -> dict:
     return json.loads(done.stdout)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def llama_server(binary: Path, model: Path, *control: str) -> Iterator[str]:
     """A running ``llama-server`` (its base URL), stopped on exit."""
@@ -61,19 +54,8 @@ def llama_server(binary: Path, model: Path, *control: str) -> Iterator[str]:
     command += ["-c", "2048", "-b", "512", "-ub", "512", "-np", "1", "-t", "1", "--seed", "0"]
     command += ["--swa-full"]  # else Gemma 3's tokens differ from llama-completion's
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"llama-server did not start: {' '.join(command)}") from None
-                time.sleep(0.5)
-        yield url
+        yield wait_until_up(process, port, "/health", STARTUP_S)
     finally:
         process.terminate()
         process.wait(timeout=30)

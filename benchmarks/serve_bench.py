@@ -22,13 +22,11 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ import openai
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.local_server import free_port, wait_until_up  # noqa: E402
 from surgsteer_cli.engine import available_cpus  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 
@@ -108,7 +107,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         processes = [_start(server, Path(home)) for server in servers]
         try:
-            urls = [_wait(process, port) for process, port in processes]
+            # llama_cpp.server has no /health: /v1/models
+            urls = [wait_until_up(process, port, "/v1/models") for process, port in processes]
             for round_ in range(args.rounds):
                 for n in clients:
                     for server, url in zip(servers, urls, strict=True):
@@ -126,9 +126,7 @@ def main() -> None:
 
 
 def _start(server: Server, home: Path) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "SURGSTEER_HOME": str(home)}
     process = subprocess.Popen(
         [*server.command, "--port", str(port), "--host", "127.0.0.1"],
@@ -138,21 +136,6 @@ def _start(server: Server, home: Path) -> tuple[subprocess.Popen[bytes], int]:
         stderr=subprocess.DEVNULL,
     )
     return process, port
-
-
-def _wait(process: subprocess.Popen[bytes], port: int) -> str:
-    """The server's URL once it answers (llama_cpp.server has no /health: /v1/models)."""
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/v1/models", timeout=5):
-                return url
-        except OSError:
-            time.sleep(0.5)
-    sys.exit(f"{process.args} did not start")
 
 
 def _workload(url: str, model_id: str, clients: int, requests: int, tokens: int) -> Run:
