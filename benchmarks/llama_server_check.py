@@ -2,14 +2,15 @@
 
     python benchmarks/llama_server_check.py [--model gemma3-270m] [--server PATH]
 
-For each language (three Korean and three Spanish questions, those of
-``tests/test_stock_llama_cpp.py``): ``surgsteer vectors export --lang L``, then
-``llama-server`` with ``--control-vector`` (the command in ``docs/llama-cpp.md``: one slot, one
-thread, surgsteer's context and batch sizes, and ``--swa-full``, without which Gemma 3's greedy
-tokens from the server drift from ``llama-completion``'s, unsteered too), asked through
-``/completion`` with greedy decoding and ``ask``'s stops, beside ``surgsteer ask --json``; and
-the same unsteered (a server without the file, ``ask --no-steer``). ``llama-server`` is built
-into the cache by ``surgsteer_cli/stock_llama.py`` unless ``--server`` names a binary.
+For each language (the three Korean and three Spanish questions of
+``benchmarks/stock_questions.py``, those of the stock-loader test): ``surgsteer vectors export
+--lang L``, then ``llama-server`` with ``--control-vector`` (the command in
+``docs/llama-cpp.md``: one slot, one thread, surgsteer's context and batch sizes, and
+``--swa-full``, without which Gemma 3's greedy tokens from the server drift from
+``llama-completion``'s, unsteered too), asked through ``/completion`` with greedy decoding and
+``ask``'s stops, beside ``surgsteer ask --json``; and the same unsteered (a server without the
+file, ``ask --no-steer``). ``llama-server`` is built into the cache by
+``surgsteer_cli/stock_llama.py`` unless ``--server`` names a binary.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.local_server import free_port, wait_until_up  # noqa: E402
+from benchmarks.stock_questions import MAX_TOKENS, QUESTIONS, same_answer  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
 from surgsteer_cli.stock_llama import SERVER, build  # noqa: E402
-from tests.test_stock_llama_cpp import MAX_TOKENS, QUESTIONS  # noqa: E402
 
 STARTUP_S = 120
 
@@ -78,14 +79,6 @@ def complete(url: str, question: str) -> str:
         return json.loads(response.read())["content"].strip()
 
 
-def same(server_answer: str, record: dict) -> bool:
-    """Whether the server said what ``ask`` printed (or began it, where ``ask``'s loop
-    detector cut a repeating answer: llama.cpp has no such detector)."""
-    if record["finish_reason"] == "repetition":
-        return server_answer.startswith(record["answer"])
-    return server_answer == record["answer"]
-
-
 def check(binary: Path, model: Path, name: str, lang: str, exported: Path) -> list[list[str]]:
     """Table rows for ``lang``'s questions: (lang, question, steering, server, ask, same)."""
     common = ["--model", name, "--threads", "1", "--json", "--max-tokens", str(MAX_TOKENS)]
@@ -98,7 +91,7 @@ def check(binary: Path, model: Path, name: str, lang: str, exported: Path) -> li
             for question in QUESTIONS[lang]:
                 served = complete(url, question)
                 record = surgsteer("ask", *common, *flags, question)
-                ok = "yes" if same(served, record) else "no"
+                ok = "yes" if same_answer(served, record) else "no"
                 rows.append([lang, question, steering, served, record["answer"], ok])
     return rows
 

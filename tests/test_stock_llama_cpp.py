@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.stock_questions import MAX_TOKENS, QUESTIONS, same_answer
 from surgsteer_cli.cli import main
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import discover
@@ -27,20 +28,7 @@ from surgsteer_cli.prompting import STOP_BASE, qa_prompt
 from surgsteer_cli.session import Session
 from surgsteer_cli.stock_llama import build, missing_tools
 
-MAX_TOKENS = 24
 THREADS = 1  # everywhere: greedy tokens do not depend on it; spinning threads crawl when busy
-QUESTIONS = {
-    "ko": (
-        "한국의 긴급 전화번호는?",
-        "한국의 수도는 어디인가요?",
-        "한국 사람들은 아침에 무엇을 먹나요?",
-    ),
-    "es": (
-        "¿Cuál es el número de emergencias?",
-        "¿Cuál es la capital del país?",
-        "¿Qué se come en Navidad?",
-    ),
-}
 CASES = [(lang, question) for lang, questions in QUESTIONS.items() for question in questions]
 END_OF_TEXT = " [end of text]\n"  # llama-completion's note when the model ends its text
 OUTPUT_END = "\n\n"  # what llama-completion prints after the generated text
@@ -131,12 +119,7 @@ def ask(model: Path, question: str, *options: str) -> dict:
 
 
 def assert_same_answer(stock_answer: str, record: dict) -> None:
-    """``ask`` printed what stock llama.cpp generated, or its start where ``ask``'s loop
-    detector cut a repeating answer short (stock llama.cpp has no such detector)."""
-    if record["finish_reason"] == "repetition":
-        assert stock_answer.startswith(record["answer"]), (stock_answer, record)
-    else:
-        assert stock_answer == record["answer"], (stock_answer, record)
+    assert same_answer(stock_answer, record), (stock_answer, record)
 
 
 def export(model: Path, out: Path, *options: str) -> Path:
