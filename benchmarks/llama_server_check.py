@@ -32,6 +32,7 @@ from benchmarks.stock_questions import MAX_TOKENS, QUESTIONS, same_answer  # noq
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
 from surgsteer_cli.stock_llama import SERVER, build  # noqa: E402
+from surgsteer_cli.untrusted import printable  # noqa: E402
 
 STARTUP_S = 120
 
@@ -116,7 +117,7 @@ def main() -> None:
     print("| lang | question | steering | llama-server | surgsteer ask | same |")
     print("|---|---|---|---|---|---|")
     for row in rows:
-        cells = (cell.replace("|", "\\|").replace("\n", "\\n") for cell in row)
+        cells = (printable(cell).replace("|", "\\|") for cell in row)  # model text: one line
         print("| " + " | ".join(cells) + " |")
     served = {(row[1], row[2]): row[3] for row in rows}
     questions = [q for q, steering in served if steering == "none"]
