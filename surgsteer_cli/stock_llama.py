@@ -55,7 +55,7 @@ class Toolset:
 
 
 TOOLS = Toolset(("llama-completion", "llama-cvector-generator"))
-# About 5 minutes on two cores (9 CPU-minutes); the tests do not build it.
+# 5-6 minutes on two cores (docs/results/stock-llama-server-build.txt); tests do not build it.
 SERVER = Toolset(("llama-server",), suffix="-server", server=True)
 
 

@@ -18,6 +18,7 @@ QUOTED = [
     ("cvgen-qwen/verdict.md", "docs/llama-cpp.md"),
     ("cvgen-qwen/verdict.md", "README.md"),
     ("llama-server.txt", "docs/llama-cpp.md"),
+    ("stock-llama-server-build.txt", "docs/llama-cpp.md"),
 ]
 
 
