@@ -56,7 +56,14 @@ def _measurement_options(command: Callable) -> Callable:
         ),
         threads_option(),
         languages_option(help=f"Languages: {', '.join(LANGUAGES)}."),
-        _choice_option("--loc-method", LOC_METHODS, "country", "LOC contrast definition."),
+        _choice_option(
+            "--loc-method",
+            LOC_METHODS,
+            "contrast",
+            "LOC contrast: contrast = L's country named vs removed, minus the other "
+            "languages' (needs two or more); country = without that subtraction; language = "
+            "question in L vs in English.",
+        ),
         _choice_option(
             "--aggregate", sorted(AGGREGATORS), "mean", "How paired states become a direction."
         ),

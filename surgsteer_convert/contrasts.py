@@ -9,6 +9,10 @@ Only EXTRACTION items of the project's splits are used, so evaluation never sees
 - LOC for L, ``country`` method: a BLEnD question naming L's country (positive) vs the same
   question with the country removed (negative), L and English versions pooled. The direction is
   later orthogonalized against the EN direction (see ``surgsteer_convert.directions``).
+- LOC for L, ``contrast`` method (the default): the same pairs as ``country``; once measured,
+  the mean shift of the other languages' countries is subtracted from L's, so what naming *a*
+  country does (bring up China, the model's default) cancels and what naming L's country does
+  remains (``surgsteer_convert.directions.relative_to_others``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ K = TypeVar("K", bound=Hashable)
 
 LANGUAGES = tuple(lang for lang in BMLAMA_LANGUAGES if lang != "en" and lang in LANGUAGE_REGION)
 """Languages with vectors: both axes (BMLAMA facts and a BLEnD region) exist for them."""
-LOC_METHODS = ("language", "country")
+LOC_METHODS = ("contrast", "country", "language")
 
 
 @dataclass(frozen=True)
@@ -114,13 +118,13 @@ def en_contrast(data: ExtractionData, language: str) -> Contrast:
 
 
 def loc_contrast(data: ExtractionData, language: str, method: str) -> Contrast:
-    """The LOC contrast for ``language`` by ``method`` ("language" or "country")."""
+    """The LOC contrast for ``language`` by ``method`` (one of LOC_METHODS)."""
     items = data.blend[language]
     region = items[0].region if items else language
     if method == "language":
         pairs = [(item.question, item.question_en) for item in items]
         text = f"BLEnD question in {language} minus the same question in English ({region})"
-    elif method == "country":
+    elif method in ("country", "contrast"):
         pairs = [(item.question, item.neutral) for item in items if item.neutralized]
         pairs += [(item.question_en, item.neutral_en) for item in items]
         text = (
@@ -128,7 +132,7 @@ def loc_contrast(data: ExtractionData, language: str, method: str) -> Contrast:
             f"{language} and English versions pooled"
         )
     else:
-        raise DataError(f"unknown LOC method {method!r}: choose {' or '.join(LOC_METHODS)}")
+        raise DataError(f"unknown LOC method {method!r}: choose from {', '.join(LOC_METHODS)}")
     pairs = [(positive, negative) for positive, negative in pairs if positive != negative]
     positives = tuple(positive for positive, _ in pairs)
     negatives = tuple(negative for _, negative in pairs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,7 +49,7 @@ class Measurement:
     aggregate: str
     loc_method: str
     en: dict[str, BlockDirections]
-    loc: dict[str, BlockDirections]  # before any orthogonalization
+    loc: dict[str, BlockDirections]  # relative to the others (contrast), not orthogonalized
 
 
 def block_directions(
@@ -62,6 +63,28 @@ def block_directions(
     )
     typical = states.norms([*contrast.positives, *contrast.negatives]).mean(axis=0)
     return BlockDirections(vectors.astype(np.float32), typical, contrast)
+
+
+def relative_to_others(loc: dict[str, BlockDirections]) -> dict[str, BlockDirections]:
+    """Each language's LOC shift minus the mean shift of the other languages (``contrast``)."""
+    if len(loc) < 2:
+        raise SurgsteerError(
+            "the contrast LOC method compares countries: extract at least two languages "
+            "together (e.g. --all), or choose --loc-method country"
+        )
+    total = sum(directions.vectors for directions in loc.values())
+    relative = {}
+    for lang, directions in loc.items():
+        others = [other for other in loc if other != lang]
+        mean_of_others = (total - directions.vectors) / len(others)
+        contrast = dataclasses.replace(
+            directions.contrast,
+            description=f"{directions.contrast.description}; minus the mean of the same shift "
+            f"for {', '.join(others)}",
+        )
+        vectors = (directions.vectors - mean_of_others).astype(np.float32)
+        relative[lang] = BlockDirections(vectors, directions.typical_norm, contrast)
+    return relative
 
 
 def orthogonalize(vectors: np.ndarray, against: np.ndarray) -> np.ndarray:
@@ -110,4 +133,7 @@ def measure(
             lang: block_directions(states, c, pool, aggregator) for lang, c in contrasts.items()
         }
 
-    return Measurement(data, states, pool, aggregate, loc_method, directions(en), directions(loc))
+    loc_directions = directions(loc)
+    if loc_method == "contrast":
+        loc_directions = relative_to_others(loc_directions)
+    return Measurement(data, states, pool, aggregate, loc_method, directions(en), loc_directions)

@@ -42,7 +42,7 @@ def build_vectors(
     for lang in measurement.data.languages:
         en, loc = measurement.en[lang], measurement.loc[lang]
         loc_vectors, loc_note = loc.vectors, ""
-        if measurement.loc_method == "country":
+        if measurement.loc_method in ("country", "contrast"):
             loc_vectors = orthogonalize(loc.vectors, en.vectors)
             loc_note = "; orthogonalized against the EN direction at each block"
         for role, source, raw, band, note in (

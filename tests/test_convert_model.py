@@ -210,8 +210,13 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
         assert "held-out" in vector.scale_check and "perplexity" in vector.scale_check
     assert "BMLAMA-53" in read(out / "ko.en.gguf").method
     assert "BLEnD" in read(out / "ko.loc.gguf").method
+    assert "minus the mean of the same shift for el" in read(out / "ko.loc.gguf").method
 
-    again = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
+    alone = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
+    _assert_one_line_error(alone, "extract at least two languages together")
+    again = cli(
+        "extract", "--lang", "ko", "--loc-method", "country", "--max-items", "10", "--out", str(out)
+    )
     assert again.exit_code == 0, again.output
     assert "from layers.json" in read(out / "ko.en.gguf").method
 

@@ -21,7 +21,13 @@ from surgsteer_convert.contrasts import (
     load_extraction_data,
     loc_contrast,
 )
-from surgsteer_convert.directions import Measurement, block_directions, orthogonalize
+from surgsteer_convert.directions import (
+    BlockDirections,
+    Measurement,
+    block_directions,
+    orthogonalize,
+    relative_to_others,
+)
 from surgsteer_convert.extract import build_vectors, parse_band
 from surgsteer_convert.layers import (
     band_around_peak,
@@ -68,6 +74,22 @@ def test_orthogonalize_removes_only_the_shared_component() -> None:
     np.testing.assert_allclose(orthogonalize(result, against), result, atol=1e-9)
 
 
+def test_contrast_method_cancels_what_every_country_shares() -> None:
+    """A shift common to every language's country-naming direction (bring up *a* country)
+    drops out; each language keeps its own part, minus the mean of the others' own parts."""
+    common = RNG.normal(size=(3, 6))
+    own = {lang: RNG.normal(size=(3, 6)) for lang in ("ko", "zh", "es")}
+    contrast = Contrast(("q",), ("n",), "named vs removed")
+    loc = {lang: BlockDirections(common + part, np.ones(3), contrast) for lang, part in own.items()}
+    relative = relative_to_others(loc)
+    expected = own["ko"] - (own["zh"] + own["es"]) / 2
+    np.testing.assert_allclose(relative["ko"].vectors, expected, atol=1e-6)
+    assert "minus the mean of the same shift for zh, es" in relative["ko"].contrast.description
+    assert relative["ko"].typical_norm is loc["ko"].typical_norm
+    with pytest.raises(SurgsteerError, match="at least two languages"):
+        relative_to_others({"ko": loc["ko"]})
+
+
 def test_contrasts_use_extraction_items_only(data: ExtractionData) -> None:
     splits = load_splits()
     for items in data.cloze.values():
@@ -97,6 +119,7 @@ def test_loc_contrasts(data: ExtractionData) -> None:
     assert all(positive != negative for positive, negative in pairs)
     assert all((i.question, i.neutral) in pairs for i in data.blend["es"] if i.neutralized)
     assert "Spain" in country.description
+    assert loc_contrast(data, "es", "contrast") == country  # the subtraction comes after
 
 
 def test_unknown_language_and_empty_contrast_are_data_errors() -> None:
