@@ -59,10 +59,10 @@ def _measurement_options(command: Callable) -> Callable:
         _choice_option(
             "--loc-method",
             LOC_METHODS,
-            "contrast",
-            "LOC contrast: contrast = L's country named vs removed, minus the other "
-            "languages' (needs two or more); country = without that subtraction; language = "
-            "question in L vs in English.",
+            "country",
+            "LOC contrast: country = BLEnD question naming L's country vs the country "
+            "removed; contrast = the same minus the other languages' shift (extract two or "
+            "more together); language = question in L vs in English.",
         ),
         _choice_option(
             "--aggregate", sorted(AGGREGATORS), "mean", "How paired states become a direction."

@@ -9,7 +9,7 @@ Only EXTRACTION items of the project's splits are used, so evaluation never sees
 - LOC for L, ``country`` method: a BLEnD question naming L's country (positive) vs the same
   question with the country removed (negative), L and English versions pooled. The direction is
   later orthogonalized against the EN direction (see ``surgsteer_convert.directions``).
-- LOC for L, ``contrast`` method (the default): the same pairs as ``country``; once measured,
+- LOC for L, ``contrast`` method: the same pairs as ``country``; once measured,
   the mean shift of the other languages' countries is subtracted from L's, so what naming *a*
   country does (bring up China, the model's default) cancels and what naming L's country does
   remains (``surgsteer_convert.directions.relative_to_others``).
@@ -32,7 +32,7 @@ K = TypeVar("K", bound=Hashable)
 
 LANGUAGES = tuple(lang for lang in BMLAMA_LANGUAGES if lang != "en" and lang in LANGUAGE_REGION)
 """Languages with vectors: both axes (BMLAMA facts and a BLEnD region) exist for them."""
-LOC_METHODS = ("contrast", "country", "language")
+LOC_METHODS = ("country", "contrast", "language")
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,10 @@ def test_empty_contrast_set_is_refused_before_any_file(cli, monkeypatch, tmp_pat
 
 def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Path) -> None:
     out = tmp_path / "vectors"
-    result = cli("extract", "--lang", "ko", "--lang", "el", "--max-items", "10", "--out", str(out))
+    result = cli(
+        "extract", "--lang", "ko", "--lang", "el", "--loc-method", "contrast",
+        "--max-items", "10", "--out", str(out),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads((out / "layers.json").read_text())
     assert (out / "layers.png").stat().st_size > 0
@@ -212,13 +215,22 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
     assert "BLEnD" in read(out / "ko.loc.gguf").method
     assert "minus the mean of the same shift for el" in read(out / "ko.loc.gguf").method
 
-    alone = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
-    _assert_one_line_error(alone, "extract at least two languages together")
-    again = cli(
-        "extract", "--lang", "ko", "--loc-method", "country", "--max-items", "10", "--out", str(out)
+    alone = cli(
+        "extract",
+        "--lang",
+        "ko",
+        "--loc-method",
+        "contrast",
+        "--max-items",
+        "10",
+        "--out",
+        str(out),
     )
+    _assert_one_line_error(alone, "extract at least two languages together")
+    again = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
     assert again.exit_code == 0, again.output
     assert "from layers.json" in read(out / "ko.en.gguf").method
+    assert "minus the mean" not in read(out / "ko.loc.gguf").method  # country, the default
 
 
 def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded: LoadedModel) -> None:
