@@ -33,6 +33,8 @@ K = TypeVar("K", bound=Hashable)
 LANGUAGES = tuple(lang for lang in BMLAMA_LANGUAGES if lang != "en" and lang in LANGUAGE_REGION)
 """Languages with vectors: both axes (BMLAMA facts and a BLEnD region) exist for them."""
 LOC_METHODS = ("country", "contrast", "language")
+COUNTRY_METHODS = ("country", "contrast")
+"""LOC methods built on the country-naming pairs (and orthogonalized against EN)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def loc_contrast(data: ExtractionData, language: str, method: str) -> Contrast:
     if method == "language":
         pairs = [(item.question, item.question_en) for item in items]
         text = f"BLEnD question in {language} minus the same question in English ({region})"
-    elif method in ("country", "contrast"):
+    elif method in COUNTRY_METHODS:
         pairs = [(item.question, item.neutral) for item in items if item.neutralized]
         pairs += [(item.question_en, item.neutral_en) for item in items]
         text = (

@@ -65,13 +65,18 @@ def block_directions(
     return BlockDirections(vectors.astype(np.float32), typical, contrast)
 
 
-def relative_to_others(loc: dict[str, BlockDirections]) -> dict[str, BlockDirections]:
-    """Each language's LOC shift minus the mean shift of the other languages (``contrast``)."""
-    if len(loc) < 2:
+def check_comparable(languages: Sequence[str]) -> None:
+    """The contrast method needs other languages to subtract: refuse fewer than two."""
+    if len(languages) < 2:
         raise SurgsteerError(
             "the contrast LOC method compares countries: extract at least two languages "
             "together (e.g. --all), or choose --loc-method country"
         )
+
+
+def relative_to_others(loc: dict[str, BlockDirections]) -> dict[str, BlockDirections]:
+    """Each language's LOC shift minus the mean shift of the other languages (``contrast``)."""
+    check_comparable(list(loc))
     total = sum(directions.vectors for directions in loc.values())
     relative = {}
     for lang, directions in loc.items():
@@ -116,6 +121,8 @@ def measure(
         if value not in allowed:
             raise SurgsteerError(f"unknown {what} {value!r}: choose from {', '.join(allowed)}")
     data = load_extraction_data(languages, max_items)
+    if loc_method == "contrast":
+        check_comparable(data.languages)  # before the forward passes, not after
     en = {lang: en_contrast(data, lang) for lang in data.languages}
     loc = {lang: loc_contrast(data, lang, loc_method) for lang in data.languages}
     prompts = [

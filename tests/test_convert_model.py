@@ -216,16 +216,9 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
     assert "minus the mean of the same shift for el" in read(out / "ko.loc.gguf").method
 
     alone = cli(
-        "extract",
-        "--lang",
-        "ko",
-        "--loc-method",
-        "contrast",
-        "--max-items",
-        "10",
-        "--out",
-        str(out),
-    )
+        "extract", "--lang", "ko", "--loc-method", "contrast",
+        "--max-items", "10", "--out", str(out),
+    )  # fmt: skip
     _assert_one_line_error(alone, "extract at least two languages together")
     again = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
     assert again.exit_code == 0, again.output
