@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 REPORT_NAME = "layers.json"
 PLOT_NAME = "layers.png"
+EXTRA_MODULES = ("torch", "transformers")
+"""What the ``[extract]`` extra installs for ``extract`` and ``layers``."""
 
 
 def _choice_option(name: str, choices: Sequence[str], default: str, help: str) -> Callable:
@@ -148,10 +150,18 @@ def extract(
 
 def _load(model: str | None, gguf: str | None, threads: int | None) -> LoadedModel:
     """Load the model into PyTorch, which computes on ``threads`` CPU threads."""
-    from surgsteer_convert.loading import load_model, use_threads
+    try:
+        from surgsteer_convert.loading import load_model, use_threads
 
-    use_threads(threads)
-    return load_model(model, gguf)
+        use_threads(threads)
+        return load_model(model, gguf)
+    except ModuleNotFoundError as exc:  # transformers is imported inside load_model
+        if exc.name not in EXTRA_MODULES:
+            raise
+        raise SurgsteerError(
+            f"this command needs the extract extra ({exc.name} is not installed): "
+            "pip install 'surgsteer[extract]', or pip install '.[extract]' in a checkout"
+        ) from None
 
 
 def _checked(loaded: LoadedModel, vectors: list[SteeringVector]) -> list[SteeringVector]:

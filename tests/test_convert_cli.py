@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,16 @@ def test_threads_reach_pytorch(command: str, monkeypatch: pytest.MonkeyPatch) ->
     finally:
         torch.set_num_threads(before)
     assert seen == [1, 2]
+
+
+@pytest.mark.parametrize("command", ["extract", "layers"])
+def test_without_the_extract_extra(
+    tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after a plain `pip install .`: no PyTorch, so a one-line hint, not a traceback."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ModuleNotFoundError
+    monkeypatch.delitem(sys.modules, "surgsteer_convert.loading", raising=False)
+    _fails([command, "--lang", "ko,zh"], "pip install 'surgsteer[extract]'", tmp_path / "out")
 
 
 def test_missing_model(tmp_path: Path) -> None:
