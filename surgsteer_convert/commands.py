@@ -63,8 +63,10 @@ def _measurement_options(command: Callable) -> Callable:
             LOC_METHODS,
             "country",
             "LOC contrast: country = BLEnD question naming L's country vs the country "
-            "removed; contrast = the same minus the other languages' shift (extract two or "
-            "more together); language = question in L vs in English.",
+            "removed; contrast = the same minus the other languages' shift; answers = L's "
+            "annotators' answers to questions naming no country minus the other languages' "
+            "(contrast and answers: extract two or more together); language = question in L "
+            "vs in English.",
         ),
         _choice_option(
             "--aggregate", sorted(AGGREGATORS), "mean", "How paired states become a direction."

@@ -13,6 +13,11 @@ Only EXTRACTION items of the project's splits are used, so evaluation never sees
   the mean shift of the other languages' countries is subtracted from L's, so what naming *a*
   country does (bring up China, the model's default) cancels and what naming L's country does
   remains (``surgsteer_convert.directions.relative_to_others``).
+- LOC for L, ``answers`` method: a BLEnD question with the country removed followed by the top
+  answer of L's annotators (positive) vs the question alone (negative), L and English
+  versions pooled; the other languages' mean shift is subtracted as for ``contrast``, so what
+  remains is L's annotators' answer minus the other countries' answers to the same questions:
+  the culture, with no country named.
 """
 
 from __future__ import annotations
@@ -32,9 +37,12 @@ K = TypeVar("K", bound=Hashable)
 
 LANGUAGES = tuple(lang for lang in BMLAMA_LANGUAGES if lang != "en" and lang in LANGUAGE_REGION)
 """Languages with vectors: both axes (BMLAMA facts and a BLEnD region) exist for them."""
-LOC_METHODS = ("country", "contrast", "language")
-COUNTRY_METHODS = ("country", "contrast")
-"""LOC methods built on the country-naming pairs (and orthogonalized against EN)."""
+LOC_METHODS = ("country", "contrast", "answers", "language")
+RELATIVE_METHODS = ("contrast", "answers")
+"""LOC methods that subtract the other extracted languages' mean shift (need two or more)."""
+ORTHOGONALIZED_METHODS = ("country", "contrast", "answers")
+"""LOC methods whose direction is orthogonalized against EN (the language method is EN's
+opposite by construction)."""
 
 
 @dataclass(frozen=True)
@@ -126,12 +134,22 @@ def loc_contrast(data: ExtractionData, language: str, method: str) -> Contrast:
     if method == "language":
         pairs = [(item.question, item.question_en) for item in items]
         text = f"BLEnD question in {language} minus the same question in English ({region})"
-    elif method in COUNTRY_METHODS:
+    elif method in ("country", "contrast"):
         pairs = [(item.question, item.neutral) for item in items if item.neutralized]
         pairs += [(item.question_en, item.neutral_en) for item in items]
         text = (
             f"BLEnD question naming {region} minus the same question with the country removed, "
             f"{language} and English versions pooled"
+        )
+    elif method == "answers":
+        answered = [item for item in items if item.answers and item.answers_en]
+        pairs = [(_answered(item.neutral, item.answers[0]), item.neutral) for item in answered]
+        pairs += [
+            (_answered(item.neutral_en, item.answers_en[0]), item.neutral_en) for item in answered
+        ]
+        text = (
+            f"BLEnD question with the country removed followed by {region} annotators' top "
+            f"answer minus the question alone, {language} and English versions pooled"
         )
     else:
         raise DataError(f"unknown LOC method {method!r}: choose from {', '.join(LOC_METHODS)}")
@@ -139,6 +157,11 @@ def loc_contrast(data: ExtractionData, language: str, method: str) -> Contrast:
     positives = tuple(positive for positive, _ in pairs)
     negatives = tuple(negative for _, negative in pairs)
     return Contrast(positives, negatives, f"{text}; {len(pairs)} pairs")
+
+
+def _answered(question: str, answer: str) -> str:
+    """``question`` with ``answer`` on the next line, as a transcript would show it."""
+    return f"{question}\n{answer}"
 
 
 def _ordered(items: Sequence[T], keys: Sequence[K], key_of: Callable[[T], K]) -> list[T]:

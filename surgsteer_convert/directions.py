@@ -14,6 +14,7 @@ from surgsteer_convert.activations import DEFAULT_BATCH_TOKENS, POOLS, States, c
 from surgsteer_convert.aggregate import AGGREGATORS, Aggregator
 from surgsteer_convert.contrasts import (
     LOC_METHODS,
+    RELATIVE_METHODS,
     Contrast,
     ExtractionData,
     en_contrast,
@@ -66,16 +67,16 @@ def block_directions(
 
 
 def check_comparable(languages: Sequence[str]) -> None:
-    """The contrast method needs other languages to subtract: refuse fewer than two."""
+    """The relative LOC methods compare countries: refuse fewer than two languages."""
     if len(languages) < 2:
         raise SurgsteerError(
-            "the contrast LOC method compares countries: extract at least two languages "
-            "together (e.g. --all), or choose --loc-method country"
+            f"the {' and '.join(RELATIVE_METHODS)} LOC methods compare countries: extract at "
+            "least two languages together (e.g. --all), or choose --loc-method country"
         )
 
 
 def relative_to_others(loc: dict[str, BlockDirections]) -> dict[str, BlockDirections]:
-    """Each language's LOC shift minus the mean shift of the other languages (``contrast``)."""
+    """Each language's LOC shift minus the mean shift of the other languages (RELATIVE_METHODS)."""
     check_comparable(list(loc))
     total = sum(directions.vectors for directions in loc.values())
     relative = {}
@@ -121,7 +122,7 @@ def measure(
         if value not in allowed:
             raise SurgsteerError(f"unknown {what} {value!r}: choose from {', '.join(allowed)}")
     data = load_extraction_data(languages, max_items)
-    if loc_method == "contrast":
+    if loc_method in RELATIVE_METHODS:
         check_comparable(data.languages)  # before the forward passes, not after
     en = {lang: en_contrast(data, lang) for lang in data.languages}
     loc = {lang: loc_contrast(data, lang, loc_method) for lang in data.languages}
@@ -141,6 +142,6 @@ def measure(
         }
 
     loc_directions = directions(loc)
-    if loc_method == "contrast":
+    if loc_method in RELATIVE_METHODS:
         loc_directions = relative_to_others(loc_directions)
     return Measurement(data, states, pool, aggregate, loc_method, directions(en), loc_directions)

@@ -17,7 +17,7 @@ import numpy as np
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec, parse_band
 from surgsteer_cli.vector_file import SteeringVector, validate, write
-from surgsteer_convert.contrasts import COUNTRY_METHODS
+from surgsteer_convert.contrasts import ORTHOGONALIZED_METHODS
 from surgsteer_convert.directions import BlockDirections, Measurement, orthogonalize
 
 Band = tuple[int, int]
@@ -43,7 +43,7 @@ def build_vectors(
     for lang in measurement.data.languages:
         en, loc = measurement.en[lang], measurement.loc[lang]
         loc_vectors, loc_note = loc.vectors, ""
-        if measurement.loc_method in COUNTRY_METHODS:
+        if measurement.loc_method in ORTHOGONALIZED_METHODS:
             loc_vectors = orthogonalize(loc.vectors, en.vectors)
             loc_note = "; orthogonalized against the EN direction at each block"
         for role, source, raw, band, note in (

@@ -220,6 +220,8 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
         "--max-items", "10", "--out", str(out),
     )  # fmt: skip
     _assert_one_line_error(alone, "extract at least two languages together")
+    alone = cli("extract", "--lang", "ko", "--loc-method", "answers", "--out", str(out))
+    _assert_one_line_error(alone, "extract at least two languages together")
     again = cli("extract", "--lang", "ko", "--max-items", "10", "--out", str(out))
     assert again.exit_code == 0, again.output
     assert "from layers.json" in read(out / "ko.en.gguf").method

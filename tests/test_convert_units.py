@@ -122,6 +122,18 @@ def test_loc_contrasts(data: ExtractionData) -> None:
     assert loc_contrast(data, "es", "contrast") == country  # the subtraction comes after
 
 
+def test_answers_contrast_adds_the_annotators_answer_to_a_question_naming_no_country(
+    data: ExtractionData,
+) -> None:
+    answers = loc_contrast(data, "es", "answers")
+    pairs = set(zip(answers.positives, answers.negatives, strict=True))
+    for item in data.blend["es"]:
+        assert (f"{item.neutral_en}\n{item.answers_en[0]}", item.neutral_en) in pairs
+        assert (f"{item.neutral}\n{item.answers[0]}", item.neutral) in pairs
+    assert not any("Spain" in positive for positive in answers.positives)
+    assert "Spain annotators' top answer" in answers.description
+
+
 def test_unknown_language_and_empty_contrast_are_data_errors() -> None:
     with pytest.raises(DataError, match="unknown language xx"):
         check_languages(["ko", "xx"])
