@@ -144,6 +144,17 @@ def test_multiple_choice_data_through_the_cli(tmp_path: Path) -> None:
     assert "no reference" in done.stderr
 
 
+def test_swept_settings_keep_their_whole_names_in_the_table(vectors: Path, tmp_path: Path) -> None:
+    done = run_to_end(
+        "eval", "--vectors", vectors, "--lang", "ko", "--config", "loc-deep",
+        "--loc-scale", "0.25,0.125", "--localization", "english", "--limit", "1",
+        "--out", tmp_path,
+    )  # fmt: skip
+    table = done.stdout.split("model:")[0]  # the plot's legend below names them too
+    assert "loc-deep(loc=0.25)" in table
+    assert "loc-deep(loc=0.125)" in table
+
+
 def invoke(*args: str):
     return CliRunner().invoke(main, list(map(str, args)))
 

@@ -219,16 +219,24 @@ def _print_report(report: Report) -> None:
     names = {"localization": "Loc (native)", "localization-en": "Loc (English)"}
     columns = ["setting", *(["model"] if several else []), "Transfer"]
     columns += [names[metric] for metric in measures]
+    whole = {"setting": max((len(point.setting) for point in plotted), default=0)}
     for column in [*columns, "Consistency", "langs"]:
-        table.add_column(column, justify="left" if column in ("setting", "model") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("setting", "model") else "right",
+            min_width=whole.get(column),  # swept settings differ only at their ends
+        )
     cells = {(s.model, s.setting, s.metric): s for s in report.scores if s.language == "all"}
     for point in plotted:
         table.add_row(
             safe(point.setting),
             *([safe(point.model)] if several else []),
-            _cell(point.transfer),
-            *(_cell(cells.get((point.model, point.setting, metric))) for metric in measures),
-            _cell(cells.get((point.model, point.setting, "consistency"))),
+            _cell(point.transfer, sep="\n"),
+            *(
+                _cell(cells.get((point.model, point.setting, metric)), sep="\n")
+                for metric in measures
+            ),
+            _cell(cells.get((point.model, point.setting, "consistency")), sep="\n"),
             str(point.transfer.languages),
         )
     out.print(table)
@@ -248,7 +256,8 @@ def _print_report(report: Report) -> None:
         info(f"wrote {path}")
 
 
-def _cell(score: Score | None) -> str:
+def _cell(score: Score | None, sep: str = " ") -> str:
+    """A score and its interval, ``sep`` between them ("\n" in a table: narrow columns)."""
     if score is None:
         return "-"
-    return f"{score.score:.3f} [{score.ci_low:.2f},{score.ci_high:.2f}]"
+    return f"{score.score:.3f}{sep}[{score.ci_low:.2f},{score.ci_high:.2f}]"
