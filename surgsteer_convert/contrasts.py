@@ -13,11 +13,11 @@ Only EXTRACTION items of the project's splits are used, so evaluation never sees
   the mean shift of the other languages' countries is subtracted from L's, so what naming *a*
   country does (bring up China, the model's default) cancels and what naming L's country does
   remains (``surgsteer_convert.directions.relative_to_others``).
-- LOC for L, ``answers`` method: a BLEnD question with the country removed followed by the top
-  answer of L's annotators (positive) vs the question alone (negative), L and English
-  versions pooled; the other languages' mean shift is subtracted as for ``contrast``, so what
-  remains is L's annotators' answer minus the other countries' answers to the same questions:
-  the culture, with no country named.
+- LOC for L, ``answers`` method: a BLEnD question with the country removed (where the L
+  version allows it) followed by the top answer of L's annotators (positive) vs the question
+  alone (negative), L and English versions pooled; the other languages' mean shift is
+  subtracted as for ``contrast``, so what remains is L's annotators' answer minus the other
+  countries' answers to the same questions: the culture, with no country named.
 """
 
 from __future__ import annotations

@@ -219,12 +219,13 @@ def _print_report(report: Report) -> None:
     names = {"localization": "Loc (native)", "localization-en": "Loc (English)"}
     columns = ["setting", *(["model"] if several else []), "Transfer"]
     columns += [names[metric] for metric in measures]
-    whole = {"setting": max((len(point.setting) for point in plotted), default=0)}
+    longest = max((len(point.setting) for point in plotted), default=0)
     for column in [*columns, "Consistency", "langs"]:
         table.add_column(
             column,
             justify="left" if column in ("setting", "model") else "right",
-            min_width=whole.get(column),  # swept settings differ only at their ends
+            # whole names: swept settings differ only at their ends
+            min_width=longest if column == "setting" else None,
         )
     cells = {(s.model, s.setting, s.metric): s for s in report.scores if s.language == "all"}
     for point in plotted:
