@@ -168,18 +168,16 @@ def _load(model: str | None, gguf: str | None, threads: int | None) -> LoadedMod
 
 def _checked(loaded: LoadedModel, vectors: list[SteeringVector]) -> list[SteeringVector]:
     """Each vector with its default scale capped by the held-out check (``scale_check``)."""
-    from surgsteer_convert.scale_check import capped, held_out_sentences, perplexity
+    from surgsteer_convert.scale_check import HeldOut, capped
 
     checked = []
     with console.progress() as bar:
         task = bar.add_task("Checking default scales on held-out text", total=len(vectors))
-        baselines: dict[str, tuple[list[str], float]] = {}
+        held_out: dict[str, HeldOut] = {}
         for vector in vectors:
-            if vector.language not in baselines:
-                sentences = held_out_sentences(vector.language)
-                baselines[vector.language] = (sentences, perplexity(loaded, sentences))
-            sentences, baseline = baselines[vector.language]
-            checked.append(capped(loaded, vector, sentences, baseline))
+            if vector.language not in held_out:
+                held_out[vector.language] = HeldOut.measure(loaded, vector.language)
+            checked.append(capped(loaded, vector, held_out[vector.language]))
             bar.advance(task)
     return checked
 

@@ -1,12 +1,17 @@
 """Cap each vector's default scale by what it does to held-out text in its language.
 
 A scale that looks modest can still break a model (on Qwen2 an EN vector at 1 % of the
-typical state norm made every answer "helf helf ..."). Before a file is written, its vector is
-applied at its proposed default scale, on its own band, to held-out sentences in its language
-(BMLAMA facts of the tune split, answer filled in: never extraction or test items), and the
-perplexity of those sentences is compared with the unsteered model's. While it rises by more
-than ``MAX_PERPLEXITY_RISE`` the scale is halved (at most ``HALVINGS`` times). The outcome is
-recorded in the file's ``surgsteer.scale_check`` tag.
+typical state norm made every answer "helf helf ..."), or make it answer in English (Qwen's
+es EN vector at its natural scale: 7 of 30 Spanish questions, experiments §16). Before a file
+is written, its vector is applied at its proposed default scale, on its own band, to held-out
+text in its language (tune-split items: never extraction or test ones):
+
+- the perplexity of BMLAMA facts (answer filled in) may rise by at most ``MAX_PERPLEXITY_RISE``;
+- greedy answers to BLEnD questions in the language, asked the way eval asks them, may be
+  detected as English no more often than unsteered.
+
+While either fails the scale is halved (at most ``HALVINGS`` times). The outcome is recorded in
+the file's ``surgsteer.scale_check`` tag.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 
+from surgsteer_cli import langid
+from surgsteer_cli.datasets.blend import LANGUAGE_REGION, load_blend, load_instructions
 from surgsteer_cli.datasets.bmlama import load_bmlama
 from surgsteer_cli.datasets.splits import load_splits
+from surgsteer_cli.prompting import qa_prompt
 from surgsteer_cli.vector_file import SteeringVector
 from surgsteer_convert.contrasts import filled
 from surgsteer_convert.hooks import add_to_outputs
@@ -30,6 +39,32 @@ if TYPE_CHECKING:
 MAX_PERPLEXITY_RISE = 0.25
 HALVINGS = 6
 DEFAULT_SENTENCES = 16
+DEFAULT_QUESTIONS = 8
+ANSWER_TOKENS = 12
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """One language's held-out text and what the unsteered model does with it."""
+
+    language: str
+    sentences: list[str]
+    perplexity: float
+    prompts: list[str]
+    english_answers: int
+
+    @classmethod
+    def measure(cls, loaded: LoadedModel, language: str) -> HeldOut:
+        """Held-out text for ``language``, scored unsteered."""
+        sentences = held_out_sentences(language)
+        prompts = held_out_prompts(loaded, language)
+        return cls(
+            language,
+            sentences,
+            perplexity(loaded, sentences),
+            prompts,
+            english_answers(loaded, prompts, language),
+        )
 
 
 def held_out_sentences(language: str, count: int = DEFAULT_SENTENCES) -> list[str]:
@@ -37,6 +72,54 @@ def held_out_sentences(language: str, count: int = DEFAULT_SENTENCES) -> list[st
     tune = load_splits().bmlama_tune
     items = [item for item in load_bmlama([language])[language] if item.row in tune]
     return [filled(item) for item in items[:count]]
+
+
+def held_out_prompts(
+    loaded: LoadedModel, language: str, count: int = DEFAULT_QUESTIONS
+) -> list[str]:
+    """The first ``count`` tune-split BLEnD questions of ``language``'s region, in the language
+    with the country removed, as eval asks them (BLEnD's instruction, the chat template)."""
+    region = LANGUAGE_REGION[language]
+    tune = load_splits().blend_tune
+    items = [
+        item
+        for item in load_blend([region])
+        if item.id in tune and item.consensus and item.neutralized
+    ]
+    instruction = load_instructions([region])[region]
+    template = getattr(loaded.tokenizer, "chat_template", None)
+    if not template:
+        return [str(qa_prompt(item.neutral)) for item in items[:count]]
+    return [
+        str(qa_prompt(instruction.render(item.neutral, local=True), chat_template=template))
+        for item in items[:count]
+    ]
+
+
+def english_answers(
+    loaded: LoadedModel,
+    prompts: Sequence[str],
+    language: str,
+    added: dict[int, torch.Tensor] | None = None,
+) -> int:
+    """How many greedy answers (ANSWER_TOKENS, one left-padded batch) to ``prompts`` are
+    detected as English rather than ``language``, with ``added[N]`` added after block N."""
+    tokenizer = loaded.tokenizer
+    rows = [tokenizer(prompt, add_special_tokens=True)["input_ids"] for prompt in prompts]
+    width = max(len(row) for row in rows)
+    pad = tokenizer.pad_token_id or 0
+    input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in rows])
+    attention = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows])
+    with torch.inference_mode(), add_to_outputs(loaded.blocks, added or {}):
+        output = loaded.model.generate(
+            input_ids=input_ids,
+            attention_mask=attention,
+            max_new_tokens=ANSWER_TOKENS,
+            do_sample=False,
+            pad_token_id=pad,
+        )
+    answers = tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
+    return sum(langid.detect(answer, ["en", language]).language == "en" for answer in answers)
 
 
 def perplexity(
@@ -59,28 +142,36 @@ def perplexity(
     return math.exp(float(loss))
 
 
-def capped(
-    loaded: LoadedModel, vector: SteeringVector, sentences: Sequence[str], baseline: float
-) -> SteeringVector:
+def capped(loaded: LoadedModel, vector: SteeringVector, held_out: HeldOut) -> SteeringVector:
     """``vector`` with its default scale halved until the held-out perplexity rises by at
-    most MAX_PERPLEXITY_RISE, and the check recorded in ``scale_check``."""
+    most MAX_PERPLEXITY_RISE and no more answers are in English than unsteered; the check is
+    recorded in ``scale_check``."""
     proposed = scale = vector.default_scale
-    limit = baseline * (1 + MAX_PERPLEXITY_RISE)
+    limit = held_out.perplexity * (1 + MAX_PERPLEXITY_RISE)
     for halvings in range(HALVINGS + 1):
         added = {
             layer: torch.from_numpy(vector.directions[layer] * scale)
             for layer in vector.band_layers
         }
-        steered = perplexity(loaded, sentences, added)
-        if steered <= limit or halvings == HALVINGS:
+        steered = perplexity(loaded, held_out.sentences, added)
+        english = (
+            english_answers(loaded, held_out.prompts, held_out.language, added)
+            if steered <= limit
+            else None  # already failing: no need to generate
+        )
+        passed = english is not None and english <= held_out.english_answers
+        if passed or halvings == HALVINGS:
             break
         scale /= 2
-    passed = steered <= limit
+    questions = len(held_out.prompts)
     note = (
-        f"perplexity of {len(sentences)} held-out {vector.language} sentences (tune-split "
-        f"BMLAMA facts) x{steered / baseline:.3f} at scale {scale:.4g} on the band (limit "
-        f"x{1 + MAX_PERPLEXITY_RISE:.2f}); proposed scale {proposed:.4g}"
+        f"perplexity of {len(held_out.sentences)} held-out {vector.language} sentences "
+        f"(tune-split BMLAMA facts) x{steered / held_out.perplexity:.3f} at scale {scale:.4g} "
+        f"on the band (limit x{1 + MAX_PERPLEXITY_RISE:.2f}); answers to {questions} held-out "
+        f"{vector.language} BLEnD questions in English: "
+        f"{'not generated' if english is None else english} (unsteered "
+        f"{held_out.english_answers}); proposed scale {proposed:.4g}"
         + (f", halved {halvings} time(s)" if halvings else "")
-        + ("" if passed else f"; still above the limit after {HALVINGS} halvings")
+        + ("" if passed else f"; still failing after {HALVINGS} halvings")
     )
     return dataclasses.replace(vector, default_scale=scale, scale_check=note)

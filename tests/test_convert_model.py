@@ -229,18 +229,31 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
 
 
 def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded: LoadedModel) -> None:
-    from surgsteer_convert.scale_check import capped, held_out_sentences, perplexity
+    from surgsteer_convert.scale_check import HeldOut, capped
 
     rng = np.random.default_rng(3)
     directions = {
         layer: (rng.standard_normal(loaded.spec.n_embd) * 50).astype(np.float32)
         for layer in range(1, loaded.spec.n_layer)
     }
-    sentences = held_out_sentences("ko", 4)
-    baseline = perplexity(loaded, sentences)
+    held_out = HeldOut.measure(loaded, "ko")
     vector = SteeringVector("en", "ko", loaded.spec, directions, default_scale=4.0, band=(5, 8))
-    harsh = capped(loaded, vector, sentences, baseline)
+    harsh = capped(loaded, vector, held_out)
     assert harsh.default_scale < 4.0 and "halved" in harsh.scale_check
-    gentle = capped(loaded, replace(vector, default_scale=1e-5), sentences, baseline)
+    gentle = capped(loaded, replace(vector, default_scale=1e-5), held_out)
     assert gentle.default_scale == 1e-5 and "halved" not in gentle.scale_check
+    assert f"in English: {held_out.english_answers} (unsteered {held_out.english_answers})" in (
+        gentle.scale_check
+    )
     assert "x1.0" in gentle.scale_check  # the steered perplexity equals the baseline's
+    # More English answers than unsteered (here: fewer than none) halves the scale too.
+    strict = capped(loaded, gentle, replace(held_out, english_answers=-1))
+    assert strict.default_scale < gentle.default_scale and "still failing" in strict.scale_check
+
+
+def test_held_out_answers_in_english_are_counted(loaded: LoadedModel) -> None:
+    from surgsteer_cli.prompting import qa_prompt
+    from surgsteer_convert.scale_check import english_answers
+
+    prompt = str(qa_prompt("Describe the weather in London in one English sentence."))
+    assert english_answers(loaded, [prompt, prompt], "ko") == 2
