@@ -28,7 +28,7 @@ from surgsteer_cli import langid
 from surgsteer_cli.datasets.blend import LANGUAGE_REGION, load_blend, load_instructions
 from surgsteer_cli.datasets.bmlama import load_bmlama
 from surgsteer_cli.datasets.splits import load_splits
-from surgsteer_cli.prompting import qa_prompt
+from surgsteer_cli.evaluation.localization import localization_prompt
 from surgsteer_cli.vector_file import SteeringVector
 from surgsteer_convert.contrasts import filled
 from surgsteer_convert.hooks import add_to_outputs
@@ -88,11 +88,8 @@ def held_out_prompts(
     ]
     instruction = load_instructions([region])[region]
     template = getattr(loaded.tokenizer, "chat_template", None)
-    if not template:
-        return [str(qa_prompt(item.neutral)) for item in items[:count]]
     return [
-        str(qa_prompt(instruction.render(item.neutral, local=True), chat_template=template))
-        for item in items[:count]
+        str(localization_prompt(item, "native", instruction, template)) for item in items[:count]
     ]
 
 
@@ -104,12 +101,7 @@ def english_answers(
 ) -> int:
     """How many greedy answers (ANSWER_TOKENS, one left-padded batch) to ``prompts`` are
     detected as English rather than ``language``, with ``added[N]`` added after block N."""
-    tokenizer = loaded.tokenizer
-    rows = [tokenizer(prompt, add_special_tokens=True)["input_ids"] for prompt in prompts]
-    width = max(len(row) for row in rows)
-    pad = tokenizer.pad_token_id or 0
-    input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in rows])
-    attention = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows])
+    input_ids, attention, pad = _batch(loaded.tokenizer, prompts, left=True)
     with torch.inference_mode(), add_to_outputs(loaded.blocks, added or {}):
         output = loaded.model.generate(
             input_ids=input_ids,
@@ -118,7 +110,8 @@ def english_answers(
             do_sample=False,
             pad_token_id=pad,
         )
-    answers = tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
+    new_tokens = output[:, input_ids.shape[1] :]
+    answers = loaded.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
     return sum(langid.detect(answer, ["en", language]).language == "en" for answer in answers)
 
 
@@ -127,12 +120,7 @@ def perplexity(
 ) -> float:
     """Perplexity of ``sentences`` (one right-padded batch), with ``added[N]`` added to the
     output of block N."""
-    tokenizer = loaded.tokenizer
-    rows = [tokenizer(text, add_special_tokens=True)["input_ids"] for text in sentences]
-    width = max(len(row) for row in rows)
-    pad = tokenizer.pad_token_id or 0
-    input_ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows])
-    attention = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows])
+    input_ids, attention, _ = _batch(loaded.tokenizer, sentences, left=False)
     with torch.inference_mode(), add_to_outputs(loaded.blocks, added or {}):
         logits = loaded.model(input_ids=input_ids, attention_mask=attention).logits.float()
     targets = input_ids[:, 1:].masked_fill(attention[:, 1:] == 0, -100)
@@ -140,6 +128,22 @@ def perplexity(
         logits[:, :-1].reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
     )
     return math.exp(float(loss))
+
+
+def _batch(
+    tokenizer: object, texts: Sequence[str], *, left: bool
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Token ids and attention mask of ``texts`` padded to one width (on the left for
+    generation, on the right for scoring), and the pad id."""
+    rows = [tokenizer(text, add_special_tokens=True)["input_ids"] for text in texts]
+    width = max(len(row) for row in rows)
+    pad = tokenizer.pad_token_id or 0
+    padded, masks = [], []
+    for row in rows:
+        fill = width - len(row)
+        padded.append([pad] * fill + row if left else row + [pad] * fill)
+        masks.append([0] * fill + [1] * len(row) if left else [1] * len(row) + [0] * fill)
+    return torch.tensor(padded), torch.tensor(masks), pad
 
 
 def capped(loaded: LoadedModel, vector: SteeringVector, held_out: HeldOut) -> SteeringVector:
