@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from surgsteer_cli.session import RuntimeOptions, Session  # noqa: E402
+from surgsteer_cli.session import RuntimeOptions, Session, SteeringRequest  # noqa: E402
 
 QUESTIONS = (
     "emergency number?",
@@ -164,8 +164,9 @@ MAX_TOKENS = 24
 
 def answer(session: Session, question: str, language: str, steer: bool) -> str:
     """``surgsteer ask --lang language [--no-steer] question``, as one line."""
-    session.apply(session.steering(question, language=language, steer=steer))
-    text = "".join(session.answer(question, max_tokens=MAX_TOKENS))
+    steering = session.steering(question, SteeringRequest(language=language, steer=steer))
+    session.apply(steering)
+    text = "".join(session.answer(question, system=steering.system, max_tokens=MAX_TOKENS))
     return " ".join(text.split())
 
 

@@ -40,14 +40,21 @@ def language_text(steering: Steering) -> str:
 
 
 def profile_text(steering: Steering) -> str:
-    """Like ``ko: EN x4 @ blocks 5-8, LOC x2 @ blocks 12-15``, or ``none (<why>)``."""
+    """Like ``ko: EN x0.05 @ blocks 6-9, LOC x0.3 @ blocks 22-27 on the prompt, country in
+    the system line``, or ``none (<why>)``."""
     if steering.profile is None:
         return f"none ({steering.note})"
-    roles = [
-        f"{role.upper()} x{steering.scales[role]:g} @ blocks {layer_ranges(layers)}"
-        for role, layers in steering.layers.items()
-    ]
-    return f"{steering.profile}: {', '.join(roles)}"
+    parts = []
+    for role, layers in steering.layers.items():
+        placement = steering.placements.get(role, "all")
+        where = "" if placement == "all" else f" on the {placement}"
+        parts.append(
+            f"{role.upper()} x{steering.scales[role]:g} @ blocks {layer_ranges(layers)}{where}"
+        )
+    if steering.system:
+        parts.append("country in the system line")
+    text = f"{steering.profile}: {', '.join(parts)}"
+    return f"{text} ({steering.note})" if steering.note else text
 
 
 def header(session: Session, steering: Steering) -> str:
@@ -72,8 +79,11 @@ def steering_record(steering: Steering) -> dict[str, object]:
         "confidence": None if steering.confidence is None else round(steering.confidence, 4),
         "language_source": "--lang" if steering.confidence is None else "detected",
         "profile": steering.profile,
+        "localize": steering.localize,
+        "system": steering.system,
         "scales": steering.scales,
         "layers": steering.layers,
+        "placements": steering.placements,
         "note": steering.note,
         "vector_files": [str(path) for path in steering.files],
     }

@@ -6,7 +6,7 @@ import ctypes
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +145,41 @@ class Perf:
         return self.decoded_tokens / self.decode_s if self.decode_s > 0 else 0.0
 
 
+@dataclass(frozen=True, eq=False)
+class Control:
+    """The control buffer for each part of a conversation (None: that part runs unsteered).
+
+    ``question``: the prompt up to the chat template's assistant prefix (system and user turns);
+    ``prefix``: that prefix (the last template piece of the prompt, e.g.
+    ``<|im_end|>\n<|im_start|>assistant\n``); ``answer``: everything after it, the generated
+    tokens and any answer text the prompt itself starts. A prompt without a template (a base
+    model's transcript) is all question. Stock llama.cpp steers every token alike
+    (``everywhere``); the KV cache keeps what the question was steered with, so an answer
+    decoded unsteered still reads a steered context."""
+
+    question: np.ndarray | None = field(default=None, repr=False)
+    prefix: np.ndarray | None = field(default=None, repr=False)
+    answer: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def everywhere(cls, buffer: np.ndarray | None) -> Control:
+        """The same buffer on every token (or no steering at all)."""
+        return cls(buffer, buffer, buffer)
+
+    @property
+    def parts(self) -> tuple[np.ndarray | None, ...]:
+        """The buffers of question, prefix and answer, in that order."""
+        return (self.question, self.prefix, self.answer)
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every part gets the same buffer (the same object)."""
+        return self.question is self.prefix is self.answer
+
+
+UNSTEERED = Control()
+
+
 def apply_control(ctx: object, buffer: np.ndarray | None, spec: ModelSpec) -> None:
     """Set the control vector of llama.cpp context ``ctx``: a float32 C-contiguous buffer of
     shape (n_layer, n_embd) whose row r steers block r + 1, or None for no steering."""
@@ -204,7 +239,8 @@ class Engine:
             self.spec = ModelSpec.from_metadata(self.llm.metadata)
         except (KeyError, ValueError) as exc:
             raise ModelLoadError(f"{model_path}: incomplete GGUF metadata ({exc})") from None
-        self._control: np.ndarray | None = None
+        self._control = UNSTEERED
+        self._mixed_cache = False  # the KV cache holds tokens steered by several buffers
 
     @property
     def chat_template(self) -> str | None:
@@ -212,17 +248,38 @@ class Engine:
         return self.llm.metadata.get("tokenizer.chat_template")
 
     @property
-    def control(self) -> np.ndarray | None:
-        """The control buffer in effect: shape (n_layer, n_embd), row r steers block r + 1."""
+    def control(self) -> Control:
+        """The steering in effect: buffers of shape (n_layer, n_embd), row r steers block r + 1."""
         return self._control
 
-    def set_control(self, buffer: np.ndarray | None) -> None:
-        """Apply a control buffer (None clears it) and drop the KV cache computed without it."""
-        if buffer is not None:
-            buffer = np.ascontiguousarray(buffer, dtype=np.float32)
-        apply_control(self.llm.ctx, buffer, self.spec)
-        self._control = buffer
+    def set_control(self, control: Control | np.ndarray | None) -> None:
+        """Apply ``control`` (a buffer steers every token; None clears it) and drop the KV cache
+        computed without it."""
+        if not isinstance(control, Control):
+            control = Control.everywhere(control)
+        contiguous: dict[int, np.ndarray] = {}
+        for buffer in control.parts:
+            if buffer is not None and id(buffer) not in contiguous:
+                contiguous[id(buffer)] = np.ascontiguousarray(buffer, dtype=np.float32)
+        control = Control(*(contiguous.get(id(buffer)) for buffer in control.parts))
+        apply_control(self.llm.ctx, control.answer, self.spec)
+        self._control = control
         self.llm.reset()
+        self._mixed_cache = False
+
+    def segments(self, prompt: str | Prompt) -> list[tuple[list[int], np.ndarray | None]]:
+        """The tokens of ``prompt`` split into question, assistant prefix and answer (see
+        ``Control``), each with the buffer that steers it; empty parts are left out."""
+        pieces = prompt.pieces if isinstance(prompt, Prompt) else ((prompt, False),)
+        templated = [i for i, (_, is_template) in enumerate(pieces) if is_template]
+        prefix = templated[-1] if templated else len(pieces)
+        spans = (pieces[:prefix], pieces[prefix : prefix + 1], pieces[prefix + 1 :])
+        found, first = [], True
+        for span, buffer in zip(spans, self._control.parts, strict=True):
+            if span:
+                found.append((self.tokenize(Prompt(tuple(span)), add_bos=first), buffer))
+                first = False
+        return found
 
     def tokenize(self, text: str | Prompt, *, add_bos: bool = True) -> list[int]:
         """Tokens of ``text``. Special-token spellings count only in a Prompt's template
@@ -245,32 +302,82 @@ class Engine:
         stop: Sequence[str] = (),
     ) -> Completion:
         """Stream the completion of ``prompt`` piece by piece (greedy at temperature 0).
-        A prompt that does not fit the context is refused here, before streaming starts."""
+        A prompt that does not fit the context is refused here, before streaming starts;
+        the model runs only once the pieces are read."""
         tokens = self.tokenize(prompt)
         n_ctx = self.llm.n_ctx()
         if len(tokens) + 1 > n_ctx:
             raise SurgsteerError(
                 f"the prompt is too long: {len(tokens)} tokens, the context holds {n_ctx}"
             )
-        chunks = self.llm.create_completion(
-            tokens,
-            max_tokens=min(max_tokens, n_ctx - len(tokens)),
-            temperature=temperature,
-            seed=seed,
-            stop=list(stop),
-            stream=True,
-            **SAMPLING,
-        )
-        return Completion(chunks)
+
+        def chunks() -> Iterator[dict]:
+            self._prepare(prompt)
+            yield from self.llm.create_completion(
+                tokens,
+                max_tokens=min(max_tokens, n_ctx - len(tokens)),
+                temperature=temperature,
+                seed=seed,
+                stop=list(stop),
+                stream=True,
+                **SAMPLING,
+            )
+
+        return Completion(chunks())
+
+    def _prepare(self, prompt: str | Prompt) -> None:
+        """Under a control that is not uniform, evaluate the prompt part by part (see
+        ``_evaluate``): generation then samples from the cached prompt at once and decodes
+        the answer under ``control.answer``."""
+        if self._control.uniform and not self._mixed_cache:
+            return
+        self._evaluate(prompt)
+
+    def _evaluate(self, prompt: str | Prompt) -> None:
+        """Evaluate ``prompt`` from an empty cache, each part under its buffer, and leave the
+        answer's buffer applied."""
+        self.llm.reset()
+        for tokens, buffer in self.segments(prompt):
+            apply_control(self.llm.ctx, buffer, self.spec)
+            self.llm.eval(tokens)
+        apply_control(self.llm.ctx, self._control.answer, self.spec)
+        self._mixed_cache = not self._control.uniform
+
+    def continuation_logprobs(
+        self, prompt: str | Prompt, continuations: Sequence[str]
+    ) -> list[float]:
+        """The summed log-probability of each text in ``continuations`` as the answer to
+        ``prompt``, steered as generation steers it (prompt parts by their buffers, the
+        answer by ``control.answer``); the prompt is evaluated once."""
+        self._evaluate(prompt)
+        prompt_length = self.llm.n_tokens
+        scores = []
+        for text in continuations:
+            tokens = self.tokenize(text, add_bos=False)
+            total = 0.0
+            for position, token in enumerate(tokens):
+                if position:
+                    self.llm.eval([tokens[position - 1]])
+                total += float(_log_softmax(self._last_logits())[token])
+            scores.append(total)
+            self.llm._ctx.kv_cache_seq_rm(-1, prompt_length, -1)
+            self.llm.n_tokens = prompt_length
+        self._mixed_cache = True
+        return scores
+
+    def _last_logits(self) -> np.ndarray:
+        """Logits of the token after the last one evaluated."""
+        import llama_cpp
+
+        logits = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(logits, shape=(self.llm.n_vocab(),))
 
     def next_logits(self, text: str) -> np.ndarray:
         """Logits of the token after ``text``, evaluated afresh under the current control."""
-        import llama_cpp
 
         self.llm.reset()
         self.llm.eval(self.tokenize(text))
-        logits = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
-        return np.ctypeslib.as_array(logits, shape=(self.llm.n_vocab(),)).copy()
+        return self._last_logits().copy()
 
     def reset_perf(self) -> None:
         """Start llama.cpp's token counters and timers afresh (see ``perf``)."""
@@ -288,3 +395,9 @@ class Engine:
             decoded_tokens=data.n_eval,
             decode_s=data.t_eval_ms / 1000,
         )
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities from logits (float64, so that small differences survive)."""
+    shifted = logits.astype(np.float64) - float(logits.max())
+    return shifted - np.log(np.exp(shifted).sum())

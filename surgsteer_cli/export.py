@@ -13,13 +13,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.evaluation.settings import CONFIGS, Setting
+from surgsteer_cli.evaluation.settings import CEILING, CONFIGS, Setting
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata
-from surgsteer_cli.profiles import Profile, control_buffer, discover
+from surgsteer_cli.profiles import Profile, discover
+from surgsteer_cli.steering import control_buffer
 from surgsteer_cli.vector_file import BakedPart, ExportedVector
 
-EXPORT_CONFIGS = tuple(config for config in CONFIGS if config != "none")
+EXPORT_CONFIGS = tuple(config for config in CONFIGS if config not in ("none", CEILING))
+"""Configs with a vector to bake: stock llama.cpp cannot name the country (use a system
+prompt there) nor steer only the prompt."""
 
 
 def bake(profile: Profile, spec: ModelSpec, setting: Setting) -> ExportedVector:

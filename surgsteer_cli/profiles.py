@@ -16,7 +16,8 @@ from surgsteer_cli.console import warn
 from surgsteer_cli.errors import ModelMismatchError, SurgsteerError, VectorFileError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.paths import resource_dir, user_vectors_dir
-from surgsteer_cli.vector_file import SteeringVector
+from surgsteer_cli.steering import Part, control_buffer
+from surgsteer_cli.vector_file import ROLES, SteeringVector
 
 MAX_SCALE = 10.0
 """Largest |scale| accepted. A scale is a fraction of a block's typical activation norm
@@ -43,57 +44,36 @@ class Profile:
     loc: SteeringVector | None = None
     sources: list[Path] = field(default_factory=list)
 
-    def buffer(
+    def parts(
         self,
-        spec: ModelSpec,
         *,
         en_scale: float | None = None,
         loc_scale: float | None = None,
-        en_layers: Iterable[int] | None = None,
-        loc_layers: Iterable[int] | None = None,
+        roles: Iterable[str] = ROLES,
+    ) -> list[Part]:
+        """(vector, scale, band blocks) for each of ``roles`` the profile has; scales default
+        to each file's ``default_scale``."""
+        explicit = {"en": en_scale, "loc": loc_scale}
+        found = []
+        for role in roles:
+            vector = getattr(self, role)
+            if vector is not None:
+                scale = vector.default_scale if explicit[role] is None else explicit[role]
+                found.append((vector, scale, vector.band_layers))
+        return found
+
+    def buffer(
+        self, spec: ModelSpec, *, en_scale: float | None = None, loc_scale: float | None = None
     ) -> np.ndarray:
-        """The combined control buffer. Scales default to each file's ``default_scale`` and
-        layers to each file's band; a scale of 0 leaves that role out."""
-        parts = []
-        for vector, scale, layers in (
-            (self.en, en_scale, en_layers),
-            (self.loc, loc_scale, loc_layers),
-        ):
-            if vector is None:
-                continue
-            scale = vector.default_scale if scale is None else scale
-            parts.append((vector, scale, vector.band_layers if layers is None else list(layers)))
-        return control_buffer(spec, parts)
+        """Both roles at their bands in one buffer (every token steered alike)."""
+        return control_buffer(spec, self.parts(en_scale=en_scale, loc_scale=loc_scale))
 
     def scales(
         self, en_scale: float | None = None, loc_scale: float | None = None
     ) -> dict[str, float]:
-        """The scales that ``buffer`` would use for each role present."""
-        result = {}
-        if self.en is not None:
-            result["en"] = self.en.default_scale if en_scale is None else en_scale
-        if self.loc is not None:
-            result["loc"] = self.loc.default_scale if loc_scale is None else loc_scale
-        return result
-
-
-def control_buffer(
-    spec: ModelSpec, parts: Iterable[tuple[SteeringVector, float, Iterable[int]]]
-) -> np.ndarray:
-    """Sum ``scale * direction[N]`` over the given layers into llama.cpp's layout:
-    shape (n_layer, n_embd), row r holds the vector added after block r + 1."""
-    buffer = np.zeros((spec.n_layer, spec.n_embd), dtype=np.float32)
-    for vector, scale, layers in parts:
-        if not math.isfinite(scale):
-            raise SurgsteerError(f"{vector.role} scale {scale} is not a finite number")
-        vector.check_compatible(spec)
-        for layer in layers:
-            if layer not in vector.directions:
-                raise VectorFileError(
-                    f"{vector.role}/{vector.language} vector has no direction for block {layer}"
-                )
-            buffer[layer - 1] += np.float32(scale) * vector.directions[layer]
-    return buffer
+        """The scales that ``parts`` would use for each role present."""
+        parts = self.parts(en_scale=en_scale, loc_scale=loc_scale)
+        return {vector.role: scale for vector, scale, _ in parts}
 
 
 def default_dirs() -> list[Path]:

@@ -23,13 +23,20 @@ class Prompt:
 
 
 def qa_prompt(
-    question: str, *, chat_template: str | None = None, history: Sequence[Turn] = ()
+    question: str,
+    *,
+    chat_template: str | None = None,
+    history: Sequence[Turn] = (),
+    system: str | None = None,
 ) -> Prompt:
-    """The prompt that makes the model answer ``question`` after the earlier ``history`` turns."""
+    """The prompt that makes the model answer ``question`` after the earlier ``history`` turns,
+    with ``system`` as the system message (a base model reads it as the transcript's first
+    line)."""
     if chat_template:
-        return _templated(question, chat_template, history)
+        return _templated(question, chat_template, history, system)
     turns = [f"Q: {q}\nA: {a}\n\n" for q, a in history]
-    return Prompt((("".join(turns) + f"Q: {question}\nA:", False),))
+    head = f"{system}\n\n" if system else ""
+    return Prompt(((head + "".join(turns) + f"Q: {question}\nA:", False),))
 
 
 def stop_sequences(chat_template: str | None) -> tuple[str, ...]:
@@ -37,7 +44,7 @@ def stop_sequences(chat_template: str | None) -> tuple[str, ...]:
     return () if chat_template else STOP_BASE
 
 
-def _templated(question: str, template: str, history: Sequence[Turn]) -> Prompt:
+def _templated(question: str, template: str, history: Sequence[Turn], system: str | None) -> Prompt:
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     texts = [text for turn in history for text in turn] + [question]
@@ -45,6 +52,11 @@ def _templated(question: str, template: str, history: Sequence[Turn]) -> Prompt:
         {"role": "user" if i % 2 == 0 else "assistant", "content": _SLOT.format(i)}
         for i in range(len(texts))
     ]
+    if system:
+        texts.insert(0, system)
+        messages = [{"role": "system", "content": _SLOT.format(0)}] + [
+            {**message, "content": _SLOT.format(i + 1)} for i, message in enumerate(messages)
+        ]
     # The tokenizer adds BOS itself, so the template must not add a second one.
     formatter = Jinja2ChatFormatter(template, eos_token="", bos_token="")
     rendered = formatter(messages=messages).prompt

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 
 from rich.console import Console
 
@@ -21,13 +22,15 @@ from surgsteer_cli.display import language_text, profile_text
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import check_scale
 from surgsteer_cli.prompting import Turn
-from surgsteer_cli.session import AnswerSettings, Session, Steering
+from surgsteer_cli.session import LOCALIZE, AnswerSettings, Session, Steering
 from surgsteer_cli.untrusted import terminal_text
 
 HELP = {
     "/lang [L|auto]": "use language L's profile for every turn, or detect it per turn (auto)",
     "/steer on|off": "turn steering on or off",
     "/scale en|loc X|default": "set the EN or LOC scale",
+    "/localize prompt|vector|both": "name the country in a system line, add the LOC vector, "
+    "or both",
     "/profile": "show the steering in effect and the profiles available",
     "/reset": "forget the conversation",
     "/help": "show this help",
@@ -103,18 +106,13 @@ class Chat:
 
     def _turn(self, question: str) -> None:
         s = self.settings
-        steering = self.session.steering(
-            question,
-            language=s.language,
-            steer=s.steer,
-            en_scale=s.en_scale,
-            loc_scale=s.loc_scale,
-        )
+        steering = self.session.steering(question, s.request)
         self.view.steering(steering, switched=self.session.apply(steering))
-        self._make_room(question)
+        self._make_room(question, steering.system)
         pieces = self.session.answer(
             question,
             self.history,
+            system=steering.system,
             max_tokens=s.max_tokens,
             temperature=s.temperature,
             seed=s.seed,
@@ -129,13 +127,15 @@ class Chat:
         self.view.answer_end(stopped=stop.is_set(), repeating=pieces.finish_reason == "repetition")
         self.history.append((question, "".join(parts).rstrip()))
 
-    def _make_room(self, question: str) -> None:
+    def _make_room(self, question: str, system: str | None) -> None:
         """Drop the oldest turns until the prompt leaves room for a full answer."""
         n_ctx = self.session.engine.llm.n_ctx()
-        if self.session.prompt_tokens(question) + 1 > n_ctx:
+        if self.session.prompt_tokens(question, system=system) + 1 > n_ctx:
             raise SurgsteerError(f"the question does not fit the context of {n_ctx} tokens")
         room = n_ctx - self.settings.max_tokens
-        while self.history and self.session.prompt_tokens(question, self.history) > room:
+        while self.history and (
+            self.session.prompt_tokens(question, self.history, system=system) > room
+        ):
             self.view.dropped(self.history.pop(0))
 
     def _command(self, name: str, argument: str = "") -> bool:
@@ -146,6 +146,7 @@ class Chat:
             "/lang": self._lang,
             "/steer": self._steer,
             "/scale": self._scale,
+            "/localize": self._localize,
             "/profile": lambda _: self._show_profile(),
             "/reset": lambda _: self._reset(),
             "/help": lambda _: self._help(),
@@ -156,19 +157,29 @@ class Chat:
         action(argument)
         return True
 
+    def _ask_for(self, **changes: object) -> None:
+        """Change the steering request of the turns to come."""
+        self.settings.request = replace(self.settings.request, **changes)
+
     def _lang(self, argument: str) -> None:
         if argument == "auto":
-            self.settings.language = None
+            self._ask_for(language=None)
         elif argument:
-            self.settings.language = self.session.check_language(argument)
-        current = self.settings.language or "auto (detected each turn)"
+            self._ask_for(language=self.session.check_language(argument))
+        current = self.settings.request.language or "auto (detected each turn)"
         self.view.message(f"language: {current}")
 
     def _steer(self, argument: str) -> None:
         if argument not in ("on", "off"):
             raise SurgsteerError("usage: /steer on|off")
-        self.settings.steer = argument == "on"
+        self._ask_for(steer=argument == "on")
         self.view.message(f"steering {argument}")
+
+    def _localize(self, argument: str) -> None:
+        if argument not in LOCALIZE:
+            raise SurgsteerError(f"usage: /localize {'|'.join(LOCALIZE)}")
+        self._ask_for(localize=argument)
+        self.view.message(f"localize by {argument}")
 
     def _scale(self, argument: str) -> None:
         role, _, value = argument.partition(" ")
@@ -182,15 +193,16 @@ class Chat:
                 scale = check_scale(float(value))
             except ValueError:
                 raise SurgsteerError(f"not a number: {value!r}") from None
-        setattr(self.settings, f"{role}_scale", scale)
+        self._ask_for(**{f"{role}_scale": scale})
         self.view.message(f"{role} scale: {'from the file' if scale is None else f'{scale:g}'}")
 
     def _show_profile(self) -> None:
-        s = self.settings
+        r = self.settings.request
         self.view.message(
-            f"language: {s.language or 'auto'} · steering {'on' if s.steer else 'off'} · "
-            f"scales en={s.en_scale if s.en_scale is not None else 'file'} "
-            f"loc={s.loc_scale if s.loc_scale is not None else 'file'}"
+            f"language: {r.language or 'auto'} · steering {'on' if r.steer else 'off'} · "
+            f"localize by {r.localize} · "
+            f"scales en={r.en_scale if r.en_scale is not None else 'file'} "
+            f"loc={r.loc_scale if r.loc_scale is not None else 'file'}"
         )
         profiles = self.session.profiles
         if not profiles:

@@ -7,7 +7,10 @@ Rules (shared by ``ask``, ``chat`` and ``doctor``):
   language is detected among English, the shipped-profile languages and the loaded profiles.
 * English, an unknown or unsure language, or a language without a profile: no steering at all
   (the EN vector maps one particular language towards English, so it needs a language too).
-* Otherwise the profile's EN and LOC vectors at their bands and scales (defaults from files).
+* Otherwise the profile's EN vector at its band and scale (defaults from files), and the
+  language's culture by ``--localize``: ``prompt`` names the country in a system line ("The
+  user is in South Korea."), ``vector`` adds the LOC vector, ``both`` does both. Each vector
+  steers the tokens its placement covers (``steering``; ``--en-at``/``--loc-at``).
 * ``--lang`` with a language code surgsteer has no profile for (``fr``) answers unsteered and
   says so; text that is not a language code is an error.
 
@@ -23,16 +26,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from surgsteer_cli import langid
-from surgsteer_cli.engine import Completion, Engine
+from surgsteer_cli.engine import UNSTEERED, Completion, Control, Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile, discover
 from surgsteer_cli.prompting import Prompt, Turn, qa_prompt, stop_sequences
+from surgsteer_cli.steering import check_placement, control, location_line
 from surgsteer_cli.vector_file import LANGUAGE_CODE
 
 ENGLISH = "en"
+LOCALIZE = ("prompt", "vector", "both")
+DEFAULT_LOCALIZE = "prompt"
+"""How the culture of a profile's language reaches the model (module doc). ``prompt`` is the
+default: on the test split it retrieves more of what the model knows than any LOC vector
+(docs/experiments.md §17)."""
 
 LOOP_MIN_CHARS = 60
 LOOP_MIN_REPEATS = 4
@@ -53,14 +60,39 @@ class RuntimeOptions:
     n_ctx: int = 2048
 
 
+@dataclass(frozen=True)
+class SteeringRequest:
+    """What a caller (``ask``, ``chat``, a server request) asks of the steering of an answer."""
+
+    language: str | None = None  # None: detect it from each question
+    steer: bool = True
+    en_scale: float | None = None  # None: the vector file's default
+    loc_scale: float | None = None
+    localize: str = DEFAULT_LOCALIZE
+    en_at: str | None = None  # a placement; None: the vector file's
+    loc_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.localize not in LOCALIZE:
+            raise SurgsteerError(
+                f"unknown --localize {self.localize[:40]!r}; choose from {', '.join(LOCALIZE)}"
+            )
+        for placement in (self.en_at, self.loc_at):
+            if placement is not None:
+                check_placement(placement)
+
+    @property
+    def placements(self) -> dict[str, str]:
+        """The placements asked for explicitly, by role."""
+        asked = {"en": self.en_at, "loc": self.loc_at}
+        return {role: placement for role, placement in asked.items() if placement}
+
+
 @dataclass
 class AnswerSettings:
     """How to steer and sample answers: the shared CLI options, changed in chat by /commands."""
 
-    language: str | None = None  # None: detect it from each question
-    steer: bool = True
-    en_scale: float | None = None
-    loc_scale: float | None = None
+    request: SteeringRequest = field(default_factory=SteeringRequest)
     max_tokens: int = 200
     temperature: float = 0.0
     seed: int | None = 0
@@ -69,21 +101,29 @@ class AnswerSettings:
 @dataclass(frozen=True)
 class Steering:
     """What one answer runs with. ``confidence`` is None when ``--lang`` chose the language;
-    ``profile`` is None when the answer is unsteered, and ``note`` then says why."""
+    ``profile`` is None when the answer is unsteered, and ``note`` then says why. ``system``
+    is the system line that names the country (``--localize prompt|both``)."""
 
     language: str | None
     confidence: float | None
     profile: str | None = None
     scales: dict[str, float] = field(default_factory=dict)
     layers: dict[str, list[int]] = field(default_factory=dict)
+    placements: dict[str, str] = field(default_factory=dict)
+    localize: str | None = None
+    system: str | None = None
     note: str | None = None
     files: list[Path] = field(default_factory=list)
-    buffer: np.ndarray | None = field(default=None, repr=False, compare=False)
+    control: Control = field(default=UNSTEERED, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[object, ...]:
-        """Equal keys mean equal control buffers (used to skip re-applying the same one)."""
-        return (self.profile, tuple(sorted(self.scales.items())))
+        """Equal keys mean equal controls (used to skip re-applying the same one)."""
+        return (
+            self.profile,
+            tuple(sorted(self.scales.items())),
+            tuple(sorted(self.placements.items())),
+        )
 
 
 def load_engine(options: RuntimeOptions) -> Engine:
@@ -128,22 +168,15 @@ class Session:
             )
         return code
 
-    def steering(
-        self,
-        question: str,
-        *,
-        language: str | None = None,
-        steer: bool = True,
-        en_scale: float | None = None,
-        loc_scale: float | None = None,
-    ) -> Steering:
-        """Decide the steering for ``question``; ``language`` (from ``--lang``) skips detection."""
-        if language is not None:
-            code, confidence = self.check_language(language), None
+    def steering(self, question: str, request: SteeringRequest) -> Steering:
+        """Decide the steering for ``question``; ``request.language`` (``--lang``) skips
+        detection."""
+        if request.language is not None:
+            code, confidence = self.check_language(request.language), None
         else:
             detection = langid.detect(question, self._candidates())
             code, confidence = detection.language, detection.confidence
-        if not steer:
+        if not request.steer:
             return Steering(code, confidence, note="steering is off")
         if code is None:
             return Steering(code, confidence, note="language unknown or unsure: no steering")
@@ -152,17 +185,29 @@ class Session:
         profile = self.profiles.get(code)
         if profile is None:
             return Steering(code, confidence, note=f"no {code} profile for this model: unsteered")
+        system = location_line(code) if request.localize in ("prompt", "both") else None
+        note = None
+        roles = ["en"]
+        if request.localize in ("vector", "both") or system is None:
+            roles.append("loc")
+        if request.localize != "vector" and system is None:
+            note = f"no country known for {code}: localized by the LOC vector"
+        parts = profile.parts(en_scale=request.en_scale, loc_scale=request.loc_scale, roles=roles)
+        placements = {
+            vector.role: request.placements.get(vector.role) or vector.placement
+            for vector, _, _ in parts
+        }
         return Steering(
             code,
             confidence,
             profile=code,
-            scales=profile.scales(en_scale, loc_scale),
-            layers={
-                role: vector.band_layers
-                for role, vector in (("en", profile.en), ("loc", profile.loc))
-                if vector is not None
-            },
-            buffer=profile.buffer(self.engine.spec, en_scale=en_scale, loc_scale=loc_scale),
+            scales={vector.role: scale for vector, scale, _ in parts},
+            layers={vector.role: list(layers) for vector, _, layers in parts},
+            placements=placements,
+            localize=request.localize,
+            system=system,
+            note=note,
+            control=control(self.engine.spec, parts, placements),
             files=list(profile.sources),
         )
 
@@ -170,7 +215,7 @@ class Session:
         """Put ``steering`` in effect; True if the control vector changed (it never reloads)."""
         if steering.key == self._applied:
             return False
-        self.engine.set_control(steering.buffer)
+        self.engine.set_control(steering.control)
         self._applied = steering.key
         return True
 
@@ -179,16 +224,17 @@ class Session:
         question: str,
         history: Sequence[Turn] = (),
         *,
+        system: str | None = None,
         max_tokens: int,
         temperature: float = 0.0,
         seed: int | None = None,
         stop: Sequence[str] = (),
     ) -> Answer:
-        """Stream the answer to ``question`` after ``history`` under the applied steering,
-        ending also at any of ``stop``. Raises at once (before streaming) if the prompt does
-        not fit the context."""
+        """Stream the answer to ``question`` after ``history`` and the ``system`` line (a
+        steering's ``system``) under the applied steering, ending also at any of ``stop``.
+        Raises at once (before streaming) if the prompt does not fit the context."""
         completion = self.engine.generate(
-            self.prompt(question, history),
+            self.prompt(question, history, system=system),
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
@@ -201,13 +247,20 @@ class Session:
         """Where an answer ends besides the end of text."""
         return stop_sequences(self.engine.chat_template)
 
-    def prompt_tokens(self, question: str, history: Sequence[Turn] = ()) -> int:
-        """Length in tokens of the prompt for ``question`` after ``history``."""
-        return len(self.engine.tokenize(self.prompt(question, history)))
+    def prompt_tokens(
+        self, question: str, history: Sequence[Turn] = (), *, system: str | None = None
+    ) -> int:
+        """Length in tokens of the prompt for ``question`` after ``history`` and ``system``."""
+        return len(self.engine.tokenize(self.prompt(question, history, system=system)))
 
-    def prompt(self, question: str, history: Sequence[Turn] = ()) -> Prompt:
-        """The model's prompt for ``question`` after ``history``."""
-        return qa_prompt(question, chat_template=self.engine.chat_template, history=history)
+    def prompt(
+        self, question: str, history: Sequence[Turn] = (), *, system: str | None = None
+    ) -> Prompt:
+        """The model's prompt for ``question`` after ``history``, with ``system`` as its
+        system line."""
+        return qa_prompt(
+            question, chat_template=self.engine.chat_template, history=history, system=system
+        )
 
     def _candidates(self) -> list[str]:
         extra = [code for code in self.profiles if code in langid.LANGUAGES]

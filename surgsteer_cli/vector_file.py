@@ -12,7 +12,9 @@ stock llama.cpp (``--control-vector``):
   by default, inclusive; a file may carry directions outside its band for experiments, and
   stock llama.cpp ignores band and scale: see below), model.{architecture,n_layer,
   n_embd,fingerprint}, method, normalization, version, and optionally scale_check (how the
-  default scale was checked on held-out text at extraction).
+  default scale was checked on held-out text at extraction) and placement (which tokens the
+  runtime steers by default: ``all``, ``prompt`` or ``question``, see
+  ``surgsteer_cli.steering``; ``all`` when absent, and always for stock llama.cpp).
 
 ``surgsteer vectors export`` writes a second kind of file (``surgsteer.kind = "llama.cpp"``,
 an ``ExportedVector``): one language's steering baked for stock llama.cpp, ``direction.N`` =
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     import gguf
 
 ROLES = ("en", "loc")
+PLACEMENTS = ("all", "prompt", "question")
+"""Which tokens a vector steers by default (``surgsteer_cli.steering`` says what each means)."""
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_NORM = 1e6
 _DIRECTION = re.compile(r"direction\.([0-9]+)")
@@ -65,6 +69,7 @@ class SteeringVector:
     normalization: str = ""
     version: str = __version__
     scale_check: str = ""
+    placement: str = PLACEMENTS[0]
     warnings: list[str] = field(default_factory=list, compare=False)
 
     @property
@@ -127,6 +132,10 @@ def validate(vector: SteeringVector) -> None:
         raise VectorFileError(f"language must be an ISO 639-1 code, not {vector.language[:20]!r}")
     if not math.isfinite(vector.default_scale):
         raise VectorFileError("default_scale is not a finite number")
+    if vector.placement not in PLACEMENTS:
+        raise VectorFileError(
+            f"placement must be one of {', '.join(PLACEMENTS)}, not {vector.placement[:20]!r}"
+        )
     if not vector.directions:
         raise VectorFileError("the vector has no direction.N tensors")
     spec = vector.model
@@ -210,6 +219,8 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
         writer.add_string("surgsteer.version", vector.version)
         if vector.scale_check:
             writer.add_string("surgsteer.scale_check", vector.scale_check)
+        if vector.placement != PLACEMENTS[0]:
+            writer.add_string("surgsteer.placement", vector.placement)
 
     return _write_file(path, vector.model, vector.directions, tags)
 
@@ -367,6 +378,7 @@ def _parse(fields: dict[str, object], directions: dict[int, np.ndarray]) -> Stee
         normalization=_optional(fields, "surgsteer.normalization", str, "", None),
         version=_optional(fields, "surgsteer.version", str, "", warnings),
         scale_check=_optional(fields, "surgsteer.scale_check", str, "", None),
+        placement=_optional(fields, "surgsteer.placement", str, PLACEMENTS[0], None),
         warnings=warnings,
     )
 

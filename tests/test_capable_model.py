@@ -67,7 +67,7 @@ def test_letter_questions_put_the_probability_on_the_letters(capable_model_path:
     masses, right = [], 0
     for item in items:
         prompt = mcq_prompt(item, chat_template=engine.chat_template)
-        logprobs = scorer.next_token_logprobs(engine.tokenize(prompt))
+        logprobs = scorer.next_token_logprobs(prompt)
         masses.append(sum(float(np.exp(logprobs[tokens]).sum()) for tokens in letters))
         right += mcq_row(scorer, item)["correct"]
     assert float(np.mean(masses)) > 0.8, masses

@@ -79,5 +79,5 @@ def test_steering_check_restores_an_unsteered_engine(engine: Engine, make_vector
     assert doctor.check_steering(engine).ok
     profiles = {"ko": Profile("ko", loc=make_vector("loc", "ko", [12]))}
     assert doctor.check_profiles(Session(engine, profiles)).ok
-    assert engine.control is None
+    assert engine.control.uniform and engine.control.answer is None
     assert (engine.next_logits(doctor.PROBE_TEXT) == before).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+from dataclasses import replace
 
 import llama_cpp.llama_cpp as llama_low_level
 import numpy as np
@@ -12,7 +13,7 @@ from surgsteer_cli import engine as engine_module
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile
-from surgsteer_cli.session import Session
+from surgsteer_cli.session import Session, SteeringRequest
 
 TEXT = "The emergency phone number in Korea is"
 
@@ -84,7 +85,7 @@ def test_profile_switch_reuses_the_loaded_model(
 
     logits = {}
     for code in ["ko", "es", "ko"]:
-        steering = session.steering("question", language=code)
+        steering = session.steering("question", SteeringRequest(language=code, localize="vector"))
         assert session.apply(steering)
         logits.setdefault(code, []).append(engine.next_logits(TEXT))
 
@@ -99,10 +100,11 @@ def test_profile_switch_reuses_the_loaded_model(
 
 def test_reapplying_the_same_steering_is_a_no_op(engine: Engine, make_vector) -> None:
     session = Session(engine, {"ko": Profile("ko", loc=make_vector("loc", "ko", [12]))})
-    steering = session.steering("question", language="ko")
-    assert session.apply(steering)
-    assert not session.apply(session.steering("another question", language="ko"))
-    assert session.apply(session.steering("question", language="ko", loc_scale=3.0))
+    request = SteeringRequest(language="ko", localize="vector")
+    assert session.apply(session.steering("question", request))
+    assert not session.apply(session.steering("another question", request))
+    stronger = replace(request, loc_scale=3.0)
+    assert session.apply(session.steering("question", stronger))
 
 
 def test_buffer_of_the_wrong_shape_is_refused(engine: Engine) -> None:

@@ -55,18 +55,20 @@ def test_unknown_config_is_named_in_the_error() -> None:
     ],
 )
 def test_each_config_steers_its_blocks(config: str, blocks: list[int]) -> None:
-    buffer = Setting(config).buffer(PROFILE, SPEC)
+    control = Setting(config).control(PROFILE, SPEC)
+    assert control.uniform  # files without a placement tag steer every token
+    buffer = control.answer
     assert (buffer is None) == (config == "none")
     if buffer is not None:
         assert steered_blocks(buffer) == blocks
 
 
 def test_scales_default_to_the_files_and_can_be_overridden() -> None:
-    default = Setting("surgical").buffer(PROFILE, SPEC)
+    default = Setting("surgical").control(PROFILE, SPEC).answer
     # Row r holds scale * direction[r + 1] = scale * (r + 1).
     assert default[2, 0] == 1.0 * 3 and default[5, 0] == 2.0 * 6
     assert Setting("surgical").scales(PROFILE) == {"en": 1.0, "loc": 2.0}
-    swept = Setting("surgical", en_scale=0.5, loc_scale=0.0).buffer(PROFILE, SPEC)
+    swept = Setting("surgical", en_scale=0.5, loc_scale=0.0).control(PROFILE, SPEC).answer
     assert swept[2, 0] == 0.5 * 3 and steered_blocks(swept) == [2, 3, 4]
 
 
@@ -76,4 +78,33 @@ def test_missing_roles_are_reported() -> None:
     assert Setting("en-mid").missing(en_only) == []
     assert Setting("en-mid").missing(None) == ["en"]
     with pytest.raises(SurgsteerError, match="needs loc vectors"):
-        Setting("loc-deep").buffer(en_only, SPEC)
+        Setting("loc-deep").control(en_only, SPEC)
+
+
+def test_prompt_names_the_country_and_steers_nothing() -> None:
+    ceiling = Setting("prompt")
+    assert ceiling.roles == () and ceiling.missing(None) == []
+    assert ceiling.control(None, SPEC).answer is None
+    assert ceiling.system("ko") == "The user is in South Korea."
+    assert Setting("surgical").system("ko") is None
+
+
+def test_localize_replaces_or_joins_the_loc_vector() -> None:
+    settings = expand(["none", "surgical", "loc-deep"], localizes=["vector", "prompt", "both"])
+    assert [s.name for s in settings] == [
+        "none", "surgical", "surgical[prompt]", "surgical[both]",
+        "loc-deep", "loc-deep[prompt]", "loc-deep[both]",
+    ]  # fmt: skip
+    by_name = {s.name: s for s in settings}
+    assert by_name["surgical[prompt]"].roles == ("en",)
+    assert by_name["surgical[prompt]"].system("es") == "The user is in Spain."
+    assert by_name["surgical[both]"].roles == ("en", "loc")
+    assert steered_blocks(by_name["surgical[prompt]"].control(PROFILE, SPEC).answer) == [2, 3, 4]
+
+
+def test_a_loc_placement_keeps_the_loc_vector_off_the_answer() -> None:
+    (setting,) = expand(["surgical"], loc_at="prompt")
+    assert setting.name == "surgical(loc-at=prompt)"
+    control = setting.control(PROFILE, SPEC)
+    assert steered_blocks(control.question) == [2, 3, 4, 5, 6, 7]
+    assert steered_blocks(control.answer) == [2, 3, 4]

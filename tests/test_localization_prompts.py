@@ -45,5 +45,16 @@ def test_a_base_model_gets_the_transcript(item) -> None:
 
 
 def test_each_measure_has_its_own_result_axis() -> None:
-    assert MEASURES == ("native", "english")
-    assert AXES == {"native": "localization", "english": "localization-en"}
+    assert set(AXES) == set(MEASURES)
+    assert len(set(AXES.values())) == len(MEASURES)
+
+
+def test_a_system_line_comes_before_the_question(item) -> None:
+    instruction = load_instructions(["South_Korea"])["South_Korea"]
+    template = "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}[assistant]"
+    line = "The user is in South Korea."
+    text = str(localization_prompt(item, "english", instruction, template, line))
+    assert text.startswith(f"[system]{line}[user]Read the following question")
+    assert str(localization_prompt(item, "english", instruction, None, line)).startswith(
+        f"{line}\n\nQ: "
+    )

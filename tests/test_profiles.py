@@ -10,8 +10,9 @@ import pytest
 from surgsteer_cli import vector_file
 from surgsteer_cli.errors import ModelMismatchError, SurgsteerError, VectorFileError
 from surgsteer_cli.paths import user_vectors_dir
-from surgsteer_cli.profiles import Profile, control_buffer, discover
-from surgsteer_cli.session import Session
+from surgsteer_cli.profiles import Profile, discover
+from surgsteer_cli.session import Session, SteeringRequest
+from surgsteer_cli.steering import control_buffer
 
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 SPANISH = "¿Cuál es la comida más popular en México?"
@@ -92,18 +93,45 @@ def session(loaded_engine, make_vector) -> Session:
 
 
 def test_detected_language_selects_its_profile(session: Session) -> None:
-    steering = session.steering(KOREAN)
+    steering = session.steering(KOREAN, SteeringRequest(localize="vector"))
     assert steering.language == "ko"
     assert steering.confidence > 0.9
     assert steering.profile == "ko"
     assert steering.scales == {"en": 4.0, "loc": 2.0}
     assert steering.layers == {"en": [5, 6], "loc": [12, 13]}
     expected = session.profiles["ko"].buffer(session.engine.spec)
-    assert np.array_equal(steering.buffer, expected)
+    assert steering.control.uniform
+    assert np.array_equal(steering.control.answer, expected)
+    assert steering.system is None
+
+
+def test_prompt_localization_names_the_country_and_leaves_the_loc_vector_out(
+    session: Session,
+) -> None:
+    steering = session.steering(KOREAN, SteeringRequest(localize="prompt"))
+    assert steering.system == "The user is in South Korea."
+    assert steering.scales == {"en": 4.0}
+    en_only = session.profiles["ko"].buffer(session.engine.spec, loc_scale=0.0)
+    assert np.array_equal(steering.control.answer, en_only)
+    both = session.steering(KOREAN, SteeringRequest(localize="both"))
+    assert both.system == steering.system
+    assert both.scales == {"en": 4.0, "loc": 2.0}
+
+
+def test_a_prompt_placement_leaves_the_answer_to_the_other_roles(session: Session) -> None:
+    request = SteeringRequest(localize="vector", loc_at="prompt")
+    control = session.steering(KOREAN, request).control
+    spec = session.engine.spec
+    assert control.question is control.prefix
+    assert np.array_equal(control.question, session.profiles["ko"].buffer(spec))
+    assert np.array_equal(control.answer, session.profiles["ko"].buffer(spec, loc_scale=0.0))
+    question_only = session.steering(KOREAN, SteeringRequest(localize="vector", loc_at="question"))
+    assert np.array_equal(question_only.control.prefix, control.answer)
 
 
 def test_lang_option_overrides_the_language_of_the_question(session: Session) -> None:
-    steering = session.steering("emergency number?", language="KO", loc_scale=0.5)
+    request = SteeringRequest(language="KO", loc_scale=0.5, localize="vector")
+    steering = session.steering("emergency number?", request)
     assert (steering.language, steering.confidence, steering.profile) == ("ko", None, "ko")
     assert steering.scales == {"en": 4.0, "loc": 0.5}
 
@@ -118,18 +146,19 @@ def test_lang_option_overrides_the_language_of_the_question(session: Session) ->
     ],
 )
 def test_unsteered_cases_say_why(session: Session, question, options, language, note) -> None:
-    steering = session.steering(question, **options)
+    steering = session.steering(question, SteeringRequest(**options))
     assert steering.language == language
-    assert (steering.profile, steering.buffer, steering.scales) == (None, None, {})
+    assert (steering.profile, steering.system, steering.scales) == (None, None, {})
+    assert steering.control.uniform and steering.control.answer is None
     assert steering.note == note
 
 
 def test_a_profile_with_one_role_steers_with_that_role(session: Session) -> None:
-    steering = session.steering("x", language="fa")
+    steering = session.steering("x", SteeringRequest(language="fa", localize="vector"))
     assert steering.scales == {"loc": 1.5}
     assert steering.layers == {"loc": [14]}
 
 
 def test_unknown_lang_option_lists_the_valid_codes(session: Session) -> None:
     with pytest.raises(SurgsteerError, match=r"unknown language 'x1'; valid: am, ar, .*ko"):
-        session.steering(KOREAN, language="x1")
+        session.steering(KOREAN, SteeringRequest(language="x1"))

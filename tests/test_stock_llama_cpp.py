@@ -25,7 +25,7 @@ from surgsteer_cli.cli import main
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import discover
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt
-from surgsteer_cli.session import Session
+from surgsteer_cli.session import Session, SteeringRequest
 from surgsteer_cli.stock_llama import build, missing_tools
 
 THREADS = 1  # everywhere: greedy tokens do not depend on it; spinning threads crawl when busy
@@ -86,8 +86,9 @@ def stock_continuation(binary: Path, model: Path, prompt: str, *control: str) ->
 
 def surgsteer_continuation(session: Session, question: str, language: str | None) -> str:
     """surgsteer's greedy continuation under ``ask``'s steering (None: unsteered), no stops."""
-    steering = session.steering(question, language=language, steer=language is not None)
-    session.engine.set_control(steering.buffer)
+    request = SteeringRequest(language=language, steer=language is not None, localize="vector")
+    steering = session.steering(question, request)
+    session.engine.set_control(steering.control)
     return "".join(session.engine.generate(qa_prompt(question), max_tokens=MAX_TOKENS))
 
 

@@ -64,7 +64,7 @@ for language in languages:
     for name, form in FORMS.items():
         right, mass, chosen = 0, [], Counter()
         for item in items:
-            logprobs = scorer.next_token_logprobs(engine.tokenize(form(item)))
+            logprobs = scorer.next_token_logprobs(form(item))
             scores = [max(logprobs[t] for t in tokens) for tokens in letters]
             choice = LETTERS[int(np.argmax(scores))]
             right += choice == item.answer

@@ -26,7 +26,9 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
     """Answer QUESTION (`-` reads it from stdin), steered by the profile of its language.
 
     The language is detected unless --lang names it; English, unknown languages and
-    languages without a profile are answered without steering.
+    languages without a profile are answered without steering. Otherwise the EN vector
+    steers the middle blocks and --localize brings in the language's culture: by default a
+    system line that names the country.
 
     \b
     Example:  surgsteer ask --lang ko "What is the emergency number?"
@@ -35,16 +37,11 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
     started = time.perf_counter()
     session = Session.open(runtime)
     load_s = time.perf_counter() - started
-    steering = session.steering(
-        question,
-        language=settings.language,
-        steer=settings.steer,
-        en_scale=settings.en_scale,
-        loc_scale=settings.loc_scale,
-    )
+    steering = session.steering(question, settings.request)
     session.apply(steering)
     pieces = session.answer(
         question,
+        system=steering.system,
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         seed=settings.seed,
@@ -63,7 +60,7 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
         "answer": answer,
         "finish_reason": pieces.finish_reason,
         **steering_record(steering),
-        "prompt": str(session.prompt(question)),
+        "prompt": str(session.prompt(question, system=steering.system)),
         "sampling": sampling_record(session, settings),
         "model": str(engine.path),
         "backend": engine.backend,

@@ -21,6 +21,7 @@ from surgsteer_cli.commands.options import (
 )
 from surgsteer_cli.console import info, out, safe
 from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.evaluation.ceiling import CeilingShare
 from surgsteer_cli.evaluation.localization import MEASURES
 from surgsteer_cli.evaluation.plane import (
     localization_metrics,
@@ -36,6 +37,7 @@ from surgsteer_cli.model_spec import parse_band
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.profiles import check_scale
 from surgsteer_cli.untrusted import terminal_text
+from surgsteer_cli.vector_file import PLACEMENTS
 
 DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
@@ -56,6 +58,25 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
     "--en-layers", default="", help="EN bands to sweep, e.g. 6-10,22-24.  [default: each file's]"
 )
 @click.option("--loc-layers", default="", help="LOC bands to sweep.  [default: each file's]")
+@click.option(
+    "--localize",
+    "localizes",
+    default="vector",
+    show_default=True,
+    help="How loc-deep and surgical bring in the culture, comma-separated to compare: "
+    "vector (the LOC vector), prompt (the country in a system line instead), both.",
+)
+@click.option(
+    "--en-at",
+    type=click.Choice(PLACEMENTS),
+    help="Tokens the EN vector steers: all, prompt (not the answer), question.  "
+    "[default: each file's]",
+)
+@click.option(
+    "--loc-at",
+    type=click.Choice(PLACEMENTS),
+    help="Tokens the LOC vector steers.  [default: each file's]",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="At most N items per language and axis.")
 @click.option(
     "--split",
@@ -79,8 +100,8 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
     "measures",
     default=",".join(MEASURES),
     show_default=True,
-    help="Localization measures: native (question in L) and/or english (English question, "
-    "L's profile).",
+    help="Localization measures: native (BLEnD question in L), english (the same in English "
+    "under L's profile), facts (culture facts asked in English without the country).",
 )
 @click.option("--out", type=DIRECTORY, help="Run directory.  [default: runs/eval-<split>-<hash>]")
 @click.option("--fresh", is_flag=True, help="Discard earlier results in the run directory.")
@@ -106,6 +127,9 @@ def eval_command(
     loc_scale: str,
     en_layers: str,
     loc_layers: str,
+    localizes: str,
+    en_at: str | None,
+    loc_at: str | None,
     limit: int | None,
     split: str,
     blend_dir: Path | None,
@@ -125,14 +149,21 @@ def eval_command(
 
     \b
     Configs: none, en-all (EN vector on all its blocks), en-mid (EN on its band),
-    loc-deep (LOC on its band), surgical (EN band + LOC band). --en-scale/--loc-scale
-    sweep scales (default: each vector file's default_scale). English is always scored
-    unsteered as the Transfer reference.
+    loc-deep (LOC on its band), surgical (EN band + LOC band), prompt (no vector; the
+    country named in a system line: the ceiling a LOC vector imitates). --en-scale/
+    --loc-scale sweep scales (default: each vector file's default_scale). English is
+    always scored unsteered as the Transfer reference.
+
+    \b
+    With prompt and none in the run, every setting also gets its share of the ceiling's
+    gain, (setting - none) / (prompt - none), and its known-facts Localization (accuracy
+    on the items prompt answers right), with paired bootstrap intervals.
 
     \b
     Files in OUT: results.jsonl (one line per item; re-running the same command resumes
     where it stopped, --fresh starts over), summary.csv and summary.json (score, n and
-    bootstrap 95 % interval per model, setting, language and metric), plane.png.
+    bootstrap 95 % interval per model, setting, language and metric; "ceiling": the
+    shares), plane.png, plane-en.png, plane-facts.png.
     """
     paths = [resolve_model(model) for model in models] or [resolve_model(None)]
     request = EvalRequest(
@@ -143,6 +174,9 @@ def eval_command(
             _scales(loc_scale),
             _bands(en_layers),
             _bands(loc_layers),
+            _list(localizes),
+            en_at,
+            loc_at,
         ),
         languages=list(languages),
         out=out or Path("runs"),
@@ -216,7 +250,11 @@ def _print_report(report: Report) -> None:
     plotted = points(report.scores, measures[0]) if measures else []
     several = len({point.model for point in plotted}) > 1
     table = Table(title="Mean over languages [95 % CI]", box=box.SIMPLE_HEAD)
-    names = {"localization": "Loc (native)", "localization-en": "Loc (English)"}
+    names = {
+        "localization": "Loc (native)",
+        "localization-en": "Loc (English)",
+        "localization-facts": "Loc (facts)",
+    }
     columns = ["setting", *(["model"] if several else []), "Transfer"]
     columns += [names[metric] for metric in measures]
     longest = max((len(point.setting) for point in plotted), default=0)
@@ -245,6 +283,8 @@ def _print_report(report: Report) -> None:
         out.print(f"model: {safe(plotted[0].model)}")
     for model, score in references(report.scores).items():
         out.print(f"English reference (unsteered transfer), {safe(model)}: {_cell(score)}")
+    if report.shares:
+        out.print(ceiling_table(report.shares))
     for metric in measures if plotted else []:
         plot = terminal_plot(report.scores, localization=metric)
         out.print(terminal_text(plot), markup=False, highlight=False)
@@ -255,6 +295,31 @@ def _print_report(report: Report) -> None:
         info(f"driver: {report.driver_seconds_per_item * 1000:.2f} ms/item besides waiting")
     for path in report.files:
         info(f"wrote {path}")
+
+
+def ceiling_table(shares: Sequence[CeilingShare]) -> Table:
+    """Pooled gains over none, shares of the prompt ceiling's gain and known-facts accuracy."""
+    table = Table(
+        title="Against the ceiling (prompt: the country named), mean over languages [95 % CI]",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("setting", "measure", "gain over none", "share of ceiling", "known facts"):
+        table.add_column(column, justify="left" if column in ("setting", "measure") else "right")
+    for share in shares:
+        if share.language != "all":
+            continue
+        ratio = "-"
+        if share.share is not None:
+            ratio = f"{share.share:.2f}\n[{share.share_low:.2f},{share.share_high:.2f}]"
+        known = "-" if share.known is None else f"{share.known:.2f} of {share.known_n}"
+        table.add_row(
+            safe(share.setting),
+            share.metric.replace("localization", "loc"),
+            f"{share.gain:+.3f}\n[{share.gain_low:+.2f},{share.gain_high:+.2f}]",
+            ratio,
+            known,
+        )
+    return table
 
 
 def _cell(score: Score | None, sep: str = " ") -> str:

@@ -16,7 +16,14 @@ from surgsteer_cli.engine import cpu_count
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
 from surgsteer_cli.profiles import MAX_SCALE, check_scale
-from surgsteer_cli.session import AnswerSettings, RuntimeOptions
+from surgsteer_cli.session import (
+    DEFAULT_LOCALIZE,
+    LOCALIZE,
+    AnswerSettings,
+    RuntimeOptions,
+    SteeringRequest,
+)
+from surgsteer_cli.vector_file import PLACEMENTS
 
 MODEL_HELP = (
     f"Model name ({', '.join(NAMED_MODELS)}; `surgsteer models` lists them) or GGUF file. "
@@ -160,10 +167,36 @@ def default_scale_option(role: str) -> Callable[..., Any]:
     )
 
 
+def localize_option() -> Callable[..., Any]:
+    """``--localize prompt|vector|both``: how the language's culture reaches the model."""
+    return click.option(
+        "--localize",
+        type=click.Choice(LOCALIZE),
+        default=DEFAULT_LOCALIZE,
+        show_default=True,
+        help="How the profile's culture reaches the model: 'prompt' names the country in a "
+        "system line, 'vector' adds the LOC vector, 'both' does both. EN steering is always "
+        "a vector.",
+    )
+
+
+def placement_option(role: str) -> Callable[..., Any]:
+    """``--en-at`` / ``--loc-at``: which tokens a role's vector steers."""
+    return click.option(
+        f"--{role}-at",
+        type=click.Choice(PLACEMENTS),
+        help=f"Tokens the {role.upper()} vector steers: all (as stock llama.cpp), prompt (not "
+        "the answer), question (not the assistant prefix either) [default: from the file].",
+    )
+
+
 _STEERING_OPTIONS = (
     language_option(help="Use this language's profile instead of detecting it."),
+    localize_option(),
     scale_option("en"),
     scale_option("loc"),
+    placement_option("en"),
+    placement_option("loc"),
     click.option("--no-steer", is_flag=True, help="Answer without any steering."),
     click.option(
         "--max-tokens",
@@ -211,19 +244,28 @@ def steering_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(
         *args: Any,
         lang: str | None,
+        localize: str,
         en_scale: float | None,
         loc_scale: float | None,
+        en_at: str | None,
+        loc_at: str | None,
         no_steer: bool,
         max_tokens: int,
         temperature: float,
         seed: int,
         **kwargs: Any,
     ) -> Any:
-        settings = AnswerSettings(
+        request = SteeringRequest(
             language=lang,
             steer=not no_steer,
             en_scale=en_scale,
             loc_scale=loc_scale,
+            localize=localize,
+            en_at=en_at,
+            loc_at=loc_at,
+        )
+        settings = AnswerSettings(
+            request=request,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from surgsteer_cli.commands.options import model_options
+from surgsteer_cli.commands.options import localize_option, model_options
 from surgsteer_cli.console import info, warn
 from surgsteer_cli.session import RuntimeOptions, Session
 
@@ -22,16 +22,24 @@ from surgsteer_cli.session import RuntimeOptions, Session
     help="Require this key as 'Authorization: Bearer KEY' on every /v1 request.",
 )
 @click.option("--no-steer", is_flag=True, help="Answer every request unsteered (a baseline).")
+@localize_option()
 def serve(
-    runtime: RuntimeOptions, host: str, port: int, api_key: str | None, no_steer: bool
+    runtime: RuntimeOptions,
+    host: str,
+    port: int,
+    api_key: str | None,
+    no_steer: bool,
+    localize: str,
 ) -> None:
     """Serve the model over the OpenAI API, steering each request by its own language.
 
     POST /v1/chat/completions and /v1/completions (streamed or not), GET /v1/models and
     /health. A request's language is detected from its last user message (or its prompt)
-    unless its "surgsteer" field names one: {"lang": "ko", "en_scale": ..., "loc_scale":
-    ..., "steer": false}. Responses say what was applied in a "surgsteer" field and in the
-    X-Surgsteer-Language and X-Surgsteer-Profile headers.
+    unless its "surgsteer" field names one: {"lang": "ko", "localize": "vector", "en_scale":
+    ..., "loc_scale": ..., "en_at": "prompt", "loc_at": ..., "steer": false}. Chat requests
+    get the country's system line under --localize prompt|both; raw completions have no
+    system turn, so only a LOC vector localizes them. Responses say what was applied in a
+    "surgsteer" field and in the X-Surgsteer-Language and X-Surgsteer-Profile headers.
 
     \b
     Example:  surgsteer serve --port 8000
@@ -50,6 +58,7 @@ def serve(
         port=port,
         api_key=api_key or None,
         steer=not no_steer,
+        localize=localize,
     )
     if not settings.loopback_only:
         warn(

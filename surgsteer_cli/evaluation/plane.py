@@ -28,6 +28,12 @@ class Point:
 LOCALIZATION_LABELS = {
     "localization": "BLEnD soft-match accuracy, question in its language (country-neutral)",
     "localization-en": "BLEnD soft-match accuracy, English question, local profile",
+    "localization-facts": "culture facts right, English question without the country",
+}
+PLANE_FILES = {
+    "localization": "plane.png",
+    "localization-en": "plane-en.png",
+    "localization-facts": "plane-facts.png",
 }
 
 
@@ -123,12 +129,12 @@ def save_png(
 def save_planes(
     scores: Sequence[Score], directory: Path, *, languages: Sequence[str], transfer_measure: str
 ) -> list[Path]:
-    """One plane per Localization measure in ``scores``: ``plane.png`` (native) and
-    ``plane-en.png`` (English questions)."""
+    """One plane per Localization measure in ``scores``: ``plane.png`` (native),
+    ``plane-en.png`` (English questions) and ``plane-facts.png`` (culture facts)."""
     return [
         save_png(
             scores,
-            directory / ("plane.png" if metric == "localization" else "plane-en.png"),
+            directory / PLANE_FILES[metric],
             languages=languages,
             transfer_measure=transfer_measure,
             localization=metric,

@@ -17,7 +17,7 @@ the rows here, through the one ``ResultStore``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -25,6 +25,7 @@ from surgsteer_cli.console import info, progress, warn
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation import localization
+from surgsteer_cli.evaluation.ceiling import CeilingShare, ceiling_shares
 from surgsteer_cli.evaluation.plane import save_planes
 from surgsteer_cli.evaluation.results import Key, ResultStore
 from surgsteer_cli.evaluation.scoring import Scorer
@@ -69,6 +70,7 @@ class Report:
     files: list[Path]
     seconds_per_item: dict[str, dict[str, float]] = field(default_factory=dict)
     driver_seconds_per_item: float | None = None  # on Ray: the driver's own time per row
+    shares: list[CeilingShare] = field(default_factory=list)  # against the prompt ceiling
 
 
 def run_eval(request: EvalRequest) -> Report:
@@ -130,8 +132,10 @@ def run_eval(request: EvalRequest) -> Report:
         rows = [store.rows[key] for key in selected if key in store.rows]
     timing = recorder.means()
     scores = summarize(rows)
+    shares = ceiling_shares(rows)
     files = [request.out / name for name in ("results.jsonl", "summary.csv", "summary.json")]
-    write_summary(scores, request.out, {"run": run, "seconds_per_item": timing})
+    extra = {"run": run, "seconds_per_item": timing, "ceiling": [asdict(s) for s in shares]}
+    write_summary(scores, request.out, extra)
     if any(score.language != REFERENCE for score in scores):
         mcq = request.mcq_dir or set(formats.values()) == {"mcq"}
         measure = "multiple-choice accuracy" if mcq else "cloze accuracy"
@@ -139,7 +143,11 @@ def run_eval(request: EvalRequest) -> Report:
             scores, request.out, languages=request.languages, transfer_measure=measure
         )
     return Report(
-        scores=scores, files=files, seconds_per_item=timing, driver_seconds_per_item=driver_seconds
+        scores=scores,
+        files=files,
+        seconds_per_item=timing,
+        driver_seconds_per_item=driver_seconds,
+        shares=shares,
     )
 
 
@@ -217,7 +225,8 @@ def _plan(
             if setting not in skipped:
                 yield Unit(setting, language, "transfer", data.transfer[language], profile)
                 for measure in measures:
-                    items = data.localization[language]
+                    pool = data.facts if measure == "facts" else data.localization
+                    items = pool[language]
                     axis = localization.AXES[measure]
                     instruction = data.instructions[language]
                     yield Unit(setting, language, axis, items, profile, measure, instruction)

@@ -22,6 +22,7 @@ import numpy as np
 
 from surgsteer_cli.engine import Engine, apply_control
 from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.prompting import Prompt
 
 MAX_SEQUENCES = 16  # candidates decoded together; more are split into groups
 MAX_TOKENS = 2048  # tokens in one llama_decode (and KV cells of the scoring context)
@@ -31,8 +32,9 @@ class Scorer:
     """Scores token sequences on a second llama.cpp context over ``engine``'s weights.
 
     The context keeps up to :data:`MAX_SEQUENCES` sequences in one unified KV cache and follows
-    ``engine.set_control``: the steering in effect applies to every token it evaluates. Use it
-    as a context manager (or call :meth:`close`) so the context is freed before the model.
+    ``engine.set_control``: a sentence (cloze) is steered as a question, a prompt
+    (``next_token_logprobs``) part by part as generation steers it. Use it as a context manager
+    (or call :meth:`close`) so the context is freed before the model.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -101,11 +103,18 @@ class Scorer:
             scores.append(float(picks.sum()))
         return scores
 
-    def next_token_logprobs(self, tokens: Sequence[int]) -> np.ndarray:
-        """Log-probabilities over the vocabulary of the token that follows ``tokens``."""
+    def next_token_logprobs(self, prompt: str | Prompt) -> np.ndarray:
+        """Log-probabilities over the vocabulary of the token that follows ``prompt``, each
+        part of it steered by its buffer (``Engine.segments``)."""
         self._begin()
-        last = len(tokens) - 1
-        self._decode([(token, i, [0], i == last) for i, token in enumerate(tokens)])
+        segments = self.engine.segments(prompt)
+        position = 0
+        for number, (tokens, buffer) in enumerate(segments):
+            self._steer(buffer)
+            last = len(tokens) - 1 if number == len(segments) - 1 else -1
+            entries = [(token, position + i, [0], i == last) for i, token in enumerate(tokens)]
+            self._decode(entries)
+            position += len(tokens)
         logits = self._logits(1)
         return logits[0] - _log_norms(logits)[0]
 
@@ -130,16 +139,19 @@ class Scorer:
         return [float(total) for total in np.bincount(owners, logprobs, minlength=len(group))]
 
     def _begin(self) -> None:
-        """Empty the KV cache and bring the context's steering in line with the engine's."""
+        """Empty the KV cache and steer as the engine steers a question."""
         import llama_cpp
 
         if self._ctx is None:
             raise SurgsteerError("the scorer is closed")
-        control = self.engine.control
-        if control is not self._applied:
-            apply_control(self._ctx, control, self.engine.spec)
-            self._applied = control
+        self._steer(self.engine.control.question)
         llama_cpp.llama_memory_clear(self._memory, True)
+
+    def _steer(self, buffer: np.ndarray | None) -> None:
+        """Apply ``buffer`` to the scoring context unless it is already in effect."""
+        if buffer is not self._applied:
+            apply_control(self._ctx, buffer, self.engine.spec)
+            self._applied = buffer
 
     def _decode(self, entries: list[tuple[int, int, list[int], bool]]) -> None:
         """Decode (token, position, sequence ids, wants logits) entries in one batch."""

@@ -1,5 +1,8 @@
 """Which items an evaluation scores: the chosen split, minus anything used for extraction.
 
+Culture facts (``datasets.facts``) are split by kind, not by item: the split's kinds for
+every language.
+
 Localization: BLEnD questions of each language's default region (``LANGUAGE_REGION``) with the
 country mention removed; questions without annotator consensus, or whose mention could not be
 removed, are skipped. Transfer: BMLAMA facts as cloze sentences (``cloze``) or as four-option
@@ -29,6 +32,7 @@ from surgsteer_cli.datasets.blend import (
 )
 from surgsteer_cli.datasets.bmlama import LANGUAGES as BMLAMA_LANGUAGES
 from surgsteer_cli.datasets.bmlama import ClozeItem, load_bmlama
+from surgsteer_cli.datasets.facts import FactItem, load_facts
 from surgsteer_cli.datasets.mcq import McqItem, from_cloze, load_mcq
 from surgsteer_cli.datasets.splits import Splits, assert_disjoint, load_splits
 from surgsteer_cli.errors import DataError
@@ -49,12 +53,14 @@ class EvalData:
 
     localization: dict[str, list[BlendItem]]
     transfer: dict[str, list[TransferItem]]
+    facts: dict[str, list[FactItem]] = field(default_factory=dict)
     instructions: dict[str, Instruction] = field(default_factory=dict)  # BLEnD's, per language
     notes: list[str] = field(default_factory=list)
 
 
-def item_key(item: BlendItem | TransferItem) -> str:
-    """The identifier of an item within its language (BLEnD ID, BMLAMA row, MCQ id)."""
+def item_key(item: BlendItem | TransferItem | FactItem) -> str:
+    """The identifier of an item within its language (BLEnD ID, BMLAMA row, MCQ id, fact
+    kind)."""
     return str(item.row) if isinstance(item, ClozeItem) else item.id
 
 
@@ -81,6 +87,7 @@ def load_eval_data(
         raise DataError(f"unknown transfer format {transfer!r}; choose from mcq, cloze")
     data = EvalData(localization={}, transfer={})
     _add_localization(data, languages, split, limit, blend_dir)
+    data.facts = load_facts(languages, split)
     if mcq_dir is None:
         _add_bmlama(data, languages, split, limit, bmlama_dir, transfer)
     else:

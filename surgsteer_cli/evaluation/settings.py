@@ -4,10 +4,15 @@
 - ``en-all``: the EN vector on every block it has a direction for;
 - ``en-mid``: the EN vector on its default band (middle blocks);
 - ``loc-deep``: the LOC vector on its default band (deep blocks);
-- ``surgical``: EN on its band plus LOC on its band.
+- ``surgical``: EN on its band plus LOC on its band;
+- ``prompt``: no vector; the country named in a system line ("The user is in South Korea."),
+  the same for every item: the reference a LOC vector imitates, and its ceiling.
 
-A scale of ``None`` means each vector file's ``default_scale`` and a band of ``None`` the file's
-band. A sweep (several scales or bands) gives one setting per value, and ``surgical`` one per
+``localize`` changes how the configs with LOC bring in the culture (as ``ask --localize``):
+``vector`` (the LOC vector, the default here), ``prompt`` (the system line instead of it) or
+``both``; placements (``en_at``/``loc_at``) say which tokens each vector steers. A scale of
+``None`` means each vector file's ``default_scale``, a band or placement of ``None`` the
+file's. A sweep (several scales or bands) gives one setting per value, and ``surgical`` one per
 combination.
 """
 
@@ -17,21 +22,24 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
+from surgsteer_cli.engine import UNSTEERED, Control
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec, parse_band
-from surgsteer_cli.profiles import Profile, control_buffer
+from surgsteer_cli.profiles import Profile
+from surgsteer_cli.steering import control, location_line
 from surgsteer_cli.vector_file import SteeringVector
 
-CONFIGS = ("none", "en-all", "en-mid", "loc-deep", "surgical")
+CONFIGS = ("none", "en-all", "en-mid", "loc-deep", "surgical", "prompt")
+CEILING = "prompt"
 _ROLES = {
     "none": (),
     "en-all": ("en",),
     "en-mid": ("en",),
     "loc-deep": ("loc",),
     "surgical": ("en", "loc"),
+    "prompt": (),
 }
+LOCALIZE = ("vector", "prompt", "both")
 
 
 @dataclass(frozen=True)
@@ -43,11 +51,24 @@ class Setting:
     loc_scale: float | None = None
     en_layers: str | None = None  # "A-B": a band instead of the file's (not for en-all)
     loc_layers: str | None = None
+    localize: str = "vector"  # for configs with LOC: the vector, the system line, or both
+    en_at: str | None = None  # placements; None: the vector file's
+    loc_at: str | None = None
 
     @property
     def roles(self) -> tuple[str, ...]:
         """The vector roles this setting needs."""
-        return _ROLES[self.config]
+        roles = _ROLES[self.config]
+        if self.localize == "prompt":
+            return tuple(role for role in roles if role != "loc")
+        return roles
+
+    @property
+    def names_country(self) -> bool:
+        """Whether the model is told the country in a system line."""
+        return self.config == CEILING or (
+            self.localize != "vector" and "loc" in _ROLES[self.config]
+        )
 
     @property
     def name(self) -> str:
@@ -63,17 +84,30 @@ class Setting:
             for role, band in (("en", self.en_layers), ("loc", self.loc_layers))
             if role in self.roles and band is not None
         ]
-        return f"{self.config}({','.join(explicit)})" if explicit else self.config
+        explicit += [
+            f"{role}-at={placement}"
+            for role, placement in (("en", self.en_at), ("loc", self.loc_at))
+            if role in self.roles and placement is not None
+        ]
+        name = self.config
+        if self.localize != "vector" and "loc" in _ROLES[self.config]:
+            name += f"[{self.localize}]"
+        return f"{name}({','.join(explicit)})" if explicit else name
 
     def missing(self, profile: Profile | None) -> list[str]:
         """Roles this setting needs that ``profile`` lacks."""
         return [role for role in self.roles if profile is None or getattr(profile, role) is None]
 
-    def buffer(self, profile: Profile | None, spec: ModelSpec) -> np.ndarray | None:
-        """The control buffer for ``profile``'s language, or None for no steering."""
+    def control(self, profile: Profile | None, spec: ModelSpec) -> Control:
+        """The control for ``profile``'s language (unsteered when the setting has no role)."""
         if not self.roles:
-            return None
-        return control_buffer(spec, self.parts(profile, spec))
+            return UNSTEERED
+        placements = {"en": self.en_at, "loc": self.loc_at}
+        return control(spec, self.parts(profile, spec), {r: p for r, p in placements.items() if p})
+
+    def system(self, language: str) -> str | None:
+        """The system line that names ``language``'s country, when the setting names it."""
+        return location_line(language) if self.names_country else None
 
     def parts(
         self, profile: Profile | None, spec: ModelSpec
@@ -108,23 +142,34 @@ def expand(
     loc_scales: Sequence[float | None] = (None,),
     en_bands: Sequence[str | None] = (None,),
     loc_bands: Sequence[str | None] = (None,),
+    localizes: Sequence[str] = ("vector",),
+    en_at: str | None = None,
+    loc_at: str | None = None,
 ) -> list[Setting]:
-    """Every setting of ``configs`` over the scale and band sweeps, in the given order, no
-    duplicates."""
+    """Every setting of ``configs`` over the scale, band and localize sweeps, in the given
+    order, no duplicates."""
     unknown = [config for config in configs if config not in CONFIGS]
     if unknown:
         raise SurgsteerError(
             f"unknown config {', '.join(unknown)}; choose from {', '.join(CONFIGS)}"
         )
+    unknown = [mode for mode in localizes if mode not in LOCALIZE]
+    if unknown:
+        raise SurgsteerError(
+            f"unknown localize mode {', '.join(unknown)}; choose from {', '.join(LOCALIZE)}"
+        )
     settings: dict[Setting, None] = {}
-    for config in configs:
-        roles = _ROLES[config]
+    for config, localize in itertools.product(configs, localizes):
+        if "loc" not in _ROLES[config]:
+            localize = "vector"
+        roles = Setting(config, localize=localize).roles
         ens = en_scales if "en" in roles else (None,)
         locs = loc_scales if "loc" in roles else (None,)
         en_layers = en_bands if "en" in roles and config != "en-all" else (None,)
         loc_layers = loc_bands if "loc" in roles else (None,)
+        placements = (en_at if "en" in roles else None, loc_at if "loc" in roles else None)
         for combination in itertools.product(ens, locs, en_layers, loc_layers):
-            settings[Setting(config, *combination)] = None
+            settings[Setting(config, *combination, localize, *placements)] = None
     return list(settings)
 
 

@@ -5,7 +5,8 @@ Metrics:
   non-English languages (English, scored without steering, is the reference);
 - ``localization``: BLEnD soft-match accuracy on the question in its own language (country
   removed); ``localization-en``: the same on the English question under the language's
-  profile; ``all`` is the mean over languages;
+  profile; ``localization-facts``: culture facts right (``datasets.facts``); ``all`` is the
+  mean over languages;
 - ``consistency``: share of facts where the model picks the same candidate in the language as
   in unsteered English; ``all`` is the mean over languages.
 
@@ -33,7 +34,7 @@ from surgsteer_cli.paths import atomic_output
 
 RESAMPLES = 2000
 ALL = "all"
-METRICS = ("transfer", "localization", "localization-en", "consistency")
+METRICS = ("transfer", "localization", "localization-en", "localization-facts", "consistency")
 BASELINE = "none"
 
 

@@ -17,9 +17,15 @@ MCQ_INSTRUCTION = "Answer with the letter of the correct option."
 ANSWER_PREFIX = "Answer:"
 
 
-def choice_row(scorer: Scorer, item: ClozeItem | McqItem) -> dict[str, Any]:
-    """The model's choice for a cloze or multiple-choice item, and whether it is right."""
-    return cloze_row(scorer, item) if isinstance(item, ClozeItem) else mcq_row(scorer, item)
+def choice_row(
+    scorer: Scorer, item: ClozeItem | McqItem, system: str | None = None
+) -> dict[str, Any]:
+    """The model's choice for a cloze or multiple-choice item, and whether it is right. A
+    multiple-choice question comes after the ``system`` line; a cloze sentence is scored
+    alone (a system line would be part of the sentence's likelihood)."""
+    if isinstance(item, ClozeItem):
+        return cloze_row(scorer, item)
+    return mcq_row(scorer, item, system)
 
 
 def cloze_row(scorer: Scorer, item: ClozeItem) -> dict[str, Any]:
@@ -38,12 +44,12 @@ def cloze_row(scorer: Scorer, item: ClozeItem) -> dict[str, Any]:
     }
 
 
-def mcq_row(scorer: Scorer, item: McqItem) -> dict[str, Any]:
+def mcq_row(scorer: Scorer, item: McqItem, system: str | None = None) -> dict[str, Any]:
     """One pass over the question and its options; the likeliest answer letter wins (each
     letter counts as its most likely single-token spelling, with or without a space)."""
     template = scorer.engine.chat_template
-    prompt = mcq_prompt(item, chat_template=template)
-    logprobs = scorer.next_token_logprobs(scorer.engine.tokenize(prompt))
+    prompt = mcq_prompt(item, chat_template=template, system=system)
+    logprobs = scorer.next_token_logprobs(prompt)
     scores = [max(logprobs[token] for token in tokens) for tokens in letter_tokens(scorer)]
     choice = int(np.argmax(scores))
     return {
@@ -54,16 +60,20 @@ def mcq_row(scorer: Scorer, item: McqItem) -> dict[str, Any]:
     }
 
 
-def mcq_prompt(item: McqItem, *, chat_template: str | None = None) -> str | Prompt:
-    """The question and lettered options; the model's next token should be the letter."""
+def mcq_prompt(
+    item: McqItem, *, chat_template: str | None = None, system: str | None = None
+) -> str | Prompt:
+    """The question and lettered options after ``system``; the model's next token should be
+    the letter."""
     lines = [f"{letter}. {text}" for letter, text in zip(LETTERS, item.options, strict=True)]
     block = "\n".join([item.question, *lines])
     if chat_template:
         # The reply starts with ANSWER_PREFIX: without it a chat model opens with a sentence
         # ("The correct answer is") and the letters get a fifth of the probability.
-        asked = qa_prompt(f"{block}\n{MCQ_INSTRUCTION}", chat_template=chat_template)
+        asked = qa_prompt(f"{block}\n{MCQ_INSTRUCTION}", chat_template=chat_template, system=system)
         return Prompt((*asked.pieces, (ANSWER_PREFIX, False)))
-    return f"{block}\n{ANSWER_PREFIX}"
+    head = f"{system}\n\n" if system else ""
+    return f"{head}{block}\n{ANSWER_PREFIX}"
 
 
 def letter_tokens(scorer: Scorer) -> list[list[int]]:

@@ -78,7 +78,7 @@ def score_unit(
 ) -> Iterator[tuple[dict[str, Any], float]]:
     """Score ``unit``'s items with model ``name`` under the unit's setting: each row with the
     seconds it took."""
-    engine.set_control(unit.setting.buffer(unit.profile, engine.spec))
+    engine.set_control(unit.setting.control(unit.profile, engine.spec))
     score = _scorer_for(unit, engine, scorer)
     for item in unit.items:
         start = time.perf_counter()
@@ -104,8 +104,13 @@ def unit_key(name: str, unit: Unit, item: Any) -> Key:
 
 
 def _scorer_for(unit: Unit, engine: Engine, scorer: Scorer) -> Callable[[Any], dict[str, Any]]:
+    system = unit.setting.system(unit.language)
     if unit.measure:
         return partial(
-            localization.answer_row, engine, measure=unit.measure, instruction=unit.instruction
+            localization.answer_row,
+            engine,
+            measure=unit.measure,
+            instruction=unit.instruction,
+            system=system,
         )
-    return partial(transfer.choice_row, scorer)
+    return partial(transfer.choice_row, scorer, system=system)

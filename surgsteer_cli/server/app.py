@@ -26,7 +26,7 @@ from surgsteer_cli.server.responses import Reply, steering_headers
 from surgsteer_cli.server.settings import ServerSettings
 from surgsteer_cli.server.slot import Job, Slot
 from surgsteer_cli.server.types import ChatCompletionRequest, CompletionRequest, SteerOptions
-from surgsteer_cli.session import Session, Steering
+from surgsteer_cli.session import Session, Steering, SteeringRequest
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,16 @@ class Server:
                 raise ApiError(
                     400, str(exc), param="surgsteer.lang", code="unknown_language"
                 ) from None
-        return self.session.steering(
-            text,
+        request = SteeringRequest(
             language=options.lang,
             steer=self.settings.steer and options.steer,
             en_scale=options.en_scale,
             loc_scale=options.loc_scale,
+            localize=options.localize or self.settings.localize,
+            en_at=options.en_at,
+            loc_at=options.loc_at,
         )
+        return self.session.steering(text, request)
 
 
 def create_app(session: Session, settings: ServerSettings) -> FastAPI:
@@ -132,6 +135,7 @@ async def chat_completions(
         lambda: session.answer(
             talk.question,
             talk.history,
+            system=steering.system,
             max_tokens=body.token_limit or session.engine.llm.n_ctx(),
             temperature=body.temperature or 0.0,
             seed=body.seed,

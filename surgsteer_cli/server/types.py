@@ -28,6 +28,9 @@ class SteerOptions(BaseModel):
     en_scale: FiniteFloat | None = None
     loc_scale: FiniteFloat | None = None
     steer: bool = True
+    localize: Literal["prompt", "vector", "both"] | None = None  # None: the server's
+    en_at: Literal["all", "prompt", "question"] | None = None  # None: the vector file's
+    loc_at: Literal["all", "prompt", "question"] | None = None
 
 
 class TextPart(BaseModel):
