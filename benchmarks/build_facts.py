@@ -38,15 +38,36 @@ ENGLISH = Locale("en")
 NORTH_AMERICAN_EMERGENCY = "911"
 
 QUESTIONS = {
-    "emergency": ("What number do you call in an emergency?", " in {country}"),
-    "calling_code": ("What is the international calling code for phone numbers?", " in {country}"),
-    "currency": ("What currency do people pay with?", " in {country}"),
-    "language": ("What is the official language?", " of {country}"),
-    "domain": ("What is the internet country-code top-level domain?", " of {country}"),
-    "timezone": ("What time zone is used, as an offset from UTC?", " in {country}"),
+    "emergency": (
+        ("What number do you call in an emergency?", " in {country}"),
+        ("Which phone number reaches the emergency services?", " in {country}"),
+    ),
+    "calling_code": (
+        ("What is the international calling code for phone numbers?", " in {country}"),
+        (
+            "Which country code do you dial before a local phone number from abroad?",
+            " for {country}",
+        ),
+    ),
+    "currency": (
+        ("What currency do people pay with?", " in {country}"),
+        ("What is the name of the local money?", " in {country}"),
+    ),
+    "language": (
+        ("What is the official language?", " of {country}"),
+        ("Which language do most people speak at home?", " in {country}"),
+    ),
+    "domain": (
+        ("What is the internet country-code top-level domain?", " of {country}"),
+        ("Which domain ending do national websites use?", " in {country}"),
+    ),
+    "timezone": (
+        ("What time zone is used, as an offset from UTC?", " in {country}"),
+        ("What is the UTC offset of the local time?", " in {country}"),
+    ),
 }
-"""Per kind: the question without the country, and what naming it inserts before the '?'
-(or the ',')."""
+"""Per kind, two phrasings: the question without the country, and what naming it inserts
+before the '?' (or the first ',')."""
 
 SOURCES = {
     "emergency": "libphonenumber short-number metadata (emergency)",
@@ -148,23 +169,24 @@ def facts() -> list[dict[str, object]]:
     """Every fact record, in kind then language order."""
     records = []
     for kind in KINDS:
-        question, insert = QUESTIONS[kind]
         default = unlocalized(kind)
-        for language in LANGUAGES:
-            region = LANGUAGE_REGION[language]
-            country = country_name(region)
-            patterns = sorted(answers(kind, TERRITORY[region], country) - default)
-            records.append(
-                {
-                    "kind": kind,
-                    "language": language,
-                    "country": country,
-                    "question": question,
-                    "question_named": named(question, insert.format(country=country)),
-                    "patterns": patterns,
-                    "source": SOURCES[kind],
-                }
-            )
+        for variant, (question, insert) in enumerate(QUESTIONS[kind]):
+            for language in LANGUAGES:
+                region = LANGUAGE_REGION[language]
+                country = country_name(region)
+                patterns = sorted(answers(kind, TERRITORY[region], country) - default)
+                records.append(
+                    {
+                        "kind": kind,
+                        "variant": variant,
+                        "language": language,
+                        "country": country,
+                        "question": question,
+                        "question_named": named(question, insert.format(country=country)),
+                        "patterns": patterns,
+                        "source": SOURCES[kind],
+                    }
+                )
     return records
 
 

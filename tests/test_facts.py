@@ -12,24 +12,32 @@ from surgsteer_cli.paths import resource_dir
 LANGUAGES = ("ko", "zh", "es", "id", "el", "fa", "ar", "az")
 
 
-def fact(language: str, kind: str):
+def fact(language: str, kind: str, variant: int = 0):
     split = next(name for name, kinds in SPLIT_KINDS.items() if kind in kinds)
-    return next(item for item in load_facts(LANGUAGES, split)[language] if item.kind == kind)
+    return next(
+        item
+        for item in load_facts(LANGUAGES, split)[language]
+        if (item.kind, item.variant) == (kind, variant)
+    )
 
 
-def test_every_language_has_every_kind_once_and_the_splits_share_no_kind() -> None:
+def test_every_language_has_every_kind_in_two_phrasings_and_the_splits_share_no_kind() -> None:
     assert set(SPLIT_KINDS["tune"]).isdisjoint(SPLIT_KINDS["test"])
     for split, kinds in SPLIT_KINDS.items():
         for language, items in load_facts(LANGUAGES, split).items():
-            assert sorted(item.kind for item in items) == sorted(kinds), (split, language)
+            assert sorted(item.id for item in items) == sorted(
+                f"{kind}.{variant}:{language}" for kind in kinds for variant in (0, 1)
+            ), (split, language)
+            assert all(item.patterns for item in items)
 
 
 def test_only_the_named_question_names_the_country() -> None:
     for kind in KINDS:
         for language in LANGUAGES:
-            item = fact(language, kind)
-            assert item.country in item.question_named
-            assert item.country not in item.question
+            for variant in (0, 1):
+                item = fact(language, kind, variant)
+                assert item.country in item.question_named
+                assert item.country not in item.question
 
 
 @pytest.mark.parametrize(

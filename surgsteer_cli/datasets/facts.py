@@ -12,7 +12,8 @@ what any model answers (``benchmarks/build_facts.py``):
 - ``domain``: the ISO 3166-1 alpha-2 code as the internet top-level domain;
 - ``timezone``: the IANA time-zone database's zones of the country, UTC offset in January.
 
-Splits are by kind, so a setting tuned on some kinds is reported on others.
+Each kind is asked in two phrasings. Splits are by kind, so a setting tuned on some kinds is
+reported on others.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class FactItem:
     """One fact about ``country`` (the profile language's BLEnD region)."""
 
     kind: str
+    variant: int  # which phrasing of the kind's question
     language: str
     country: str
     question: str  # no country named
@@ -43,8 +45,8 @@ class FactItem:
 
     @property
     def id(self) -> str:
-        """A stable key: kind and language."""
-        return f"{self.kind}:{self.language}"
+        """A stable key: kind, phrasing and language."""
+        return f"{self.kind}.{self.variant}:{self.language}"
 
     def is_right(self, answer: str) -> bool:
         """Whether ``answer`` states this fact."""
