@@ -88,7 +88,9 @@ def test_segments_split_a_chat_prompt_at_the_assistant_prefix(engine: Engine) ->
     (question, steered), (prefix, unsteered) = engine.segments(prompt)
     assert question + prefix == engine.tokenize(prompt)
     assert steered is engine.control.question and unsteered is None
-    assert engine.llm.detokenize(prefix).decode().startswith("<end_of_turn>")
+    last_piece = Prompt((prompt.pieces[-1],))
+    assert str(last_piece).startswith("<end_of_turn>")
+    assert prefix == engine.tokenize(last_piece, add_bos=False)
 
 
 @pytest.mark.parametrize(
