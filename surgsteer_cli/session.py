@@ -118,11 +118,12 @@ class Steering:
 
     @property
     def key(self) -> tuple[object, ...]:
-        """Equal keys mean equal controls (used to skip re-applying the same one)."""
+        """Equal keys mean the same steering (used to skip re-applying it)."""
         return (
             self.profile,
             tuple(sorted(self.scales.items())),
             tuple(sorted(self.placements.items())),
+            self.system,
         )
 
 

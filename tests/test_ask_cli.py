@@ -58,8 +58,12 @@ class TestAnswers:
         assert result.exit_code == 0, result.output
         assert result.stdout.strip()
         assert "ko Korean (detected, confidence 1.00)" in result.stderr
-        assert "ko: EN x4 @ blocks 5-6, LOC x2 @ blocks 12-13" in result.stderr
+        assert "ko: EN x4 @ blocks 5-6, country in the system line" in result.stderr
         assert f"gemma3, 18 blocks) on {cached_engine.backend}" in result.stderr
+        vector = ask(
+            "--vectors", str(ko_vectors), "--localize", "vector", "--loc-at", "prompt", KOREAN
+        )
+        assert "ko: EN x4 @ blocks 5-6, LOC x2 @ blocks 12-13 on the prompt" in vector.stderr
 
     def test_json_has_answer_steering_and_timings(self, ko_vectors: Path) -> None:
         record = ask_json("--vectors", str(ko_vectors), KOREAN)
@@ -68,8 +72,12 @@ class TestAnswers:
         assert record["language_source"] == "detected"
         assert record["confidence"] == 1.0
         assert record["profile"] == "ko"
-        assert record["scales"] == {"en": 4.0, "loc": 2.0}
-        assert record["layers"] == {"en": [5, 6], "loc": [12, 13]}
+        assert record["localize"] == "prompt"
+        assert record["system"] == "The user is in South Korea."
+        assert "The user is in South Korea." in record["prompt"]
+        assert record["scales"] == {"en": 4.0}
+        assert record["layers"] == {"en": [5, 6]}
+        assert record["placements"] == {"en": "all"}
         timings = record["timings"]
         assert timings["prompt_tokens"] > 5
         assert timings["decoded_tokens"] <= 2  # the last of 3 tokens is sampled, not decoded
@@ -79,11 +87,13 @@ class TestAnswers:
         self, ko_vectors: Path
     ) -> None:
         record = ask_json(
-            "--vectors", str(ko_vectors), "--lang", "ko", "--loc-scale", "0.5", ENGLISH
-        )
+            "--vectors", str(ko_vectors), "--lang", "ko", "--localize", "both",
+            "--loc-scale", "0.5", ENGLISH,
+        )  # fmt: skip
         assert (record["profile"], record["language_source"]) == ("ko", "--lang")
         assert record["confidence"] is None
         assert record["scales"] == {"en": 4.0, "loc": 0.5}
+        assert record["system"] == "The user is in South Korea."
 
     @pytest.mark.parametrize(
         ("args", "language", "note"),
@@ -107,7 +117,8 @@ class TestAnswers:
         vector_file.write(make_vector("loc", "ko", [3, 4, 5], norm=300.0), strong / "ko.gguf")
         plain = ask_json(KOREAN)["answer"]
         assert ask_json("--vectors", str(strong), "--no-steer", KOREAN)["answer"] == plain
-        assert ask_json("--vectors", str(strong), KOREAN)["answer"] != plain
+        steered = ask_json("--vectors", str(strong), "--localize", "vector", KOREAN)
+        assert steered["system"] is None and steered["answer"] != plain
 
     def test_the_answer_ends_before_the_model_starts_another_turn(self) -> None:
         """A base model goes on with the Q/A transcript ("\\nA: 1-800-...\\nA: ..."); the

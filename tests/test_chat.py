@@ -16,7 +16,7 @@ from surgsteer_cli.cli import main
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import Profile
 from surgsteer_cli.repl import Chat, ChatView, run
-from surgsteer_cli.session import AnswerSettings, Session
+from surgsteer_cli.session import AnswerSettings, Session, SteeringRequest
 
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 ENGLISH = "What is the capital of France?"
@@ -49,6 +49,7 @@ def test_profile_switches_are_shown_inline(ko_vectors: Path) -> None:
             "/steer off",
             KOREAN,
             "/steer on",
+            "/localize vector",
             "/scale loc 0.5",
             KOREAN,
         ],
@@ -57,9 +58,9 @@ def test_profile_switches_are_shown_inline(ko_vectors: Path) -> None:
     assert messages == [
         "en English (detected, confidence 1.00) -> profile none (English needs no steering)",
         "switch: ko Korean (detected, confidence 1.00) -> profile ko: EN x4 @ blocks 5-6, "
-        "LOC x2 @ blocks 12",
+        "country in the system line",
         "ko Korean (detected, confidence 1.00) -> profile ko: EN x4 @ blocks 5-6, "
-        "LOC x2 @ blocks 12",
+        "country in the system line",
         "switch: ko Korean (detected, confidence 1.00) -> profile none (steering is off)",
         "switch: ko Korean (detected, confidence 1.00) -> profile ko: EN x4 @ blocks 5-6, "
         "LOC x0.5 @ blocks 12",
@@ -195,6 +196,10 @@ def test_a_question_too_long_for_the_context_keeps_the_history(engine) -> None:
 def test_lang_setting_selects_the_profile(engine, make_vector) -> None:
     view = Recorder()
     profiles = {"ko": Profile("ko", loc=make_vector("loc", "ko", [12]))}
-    chat = Chat(Session(engine, profiles), view, AnswerSettings(language="ko", max_tokens=2))
+    request = SteeringRequest(language="ko", localize="vector")
+    chat = Chat(Session(engine, profiles), view, AnswerSettings(request, max_tokens=2))
     chat.handle(ENGLISH)
     assert "switch: ko Korean (--lang) -> profile ko: LOC x1 @ blocks 12" in view.messages
+    chat.handle("/localize prompt")
+    chat.handle(ENGLISH)
+    assert "switch: ko Korean (--lang) -> profile ko: country in the system line" in view.messages

@@ -28,7 +28,7 @@ MCQ_SAMPLE = REPO / "tests" / "data" / "mcq"
 # ko has vectors, zh has none: surgical runs for ko only. 10 rows: en reference, ko x
 # (none, surgical) x (transfer, localization, localization-en), zh x none x the same three.
 ARGS = ["--lang", "ko,zh", "--config", "none,surgical", "--limit", "1"]
-ROWS = 10
+ROWS = 13  # English transfer, then per (setting, language): transfer and three measures
 
 
 def write_vectors(directory: Path, languages: list[str]) -> Path:
@@ -140,7 +140,7 @@ def test_multiple_choice_data_through_the_cli(tmp_path: Path) -> None:
     rows = results(tmp_path)
     transfer = [row for row in rows if row["axis"] == "transfer"]
     assert len(transfer) == 2 and all(row["prediction"] in "ABCD" for row in transfer)
-    assert len(rows) == 6  # 2 questions, 2 BLEnD answers per Localization measure
+    assert len(rows) == 8  # 2 questions, 2 answers per Localization measure
     assert "no reference" in done.stderr
 
 
@@ -190,3 +190,18 @@ def test_corrupt_results_file(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "results.jsonl").write_text("{not json}\n", encoding="utf-8")
     assert_one_line_error(invoke(*args), "results.jsonl:1: corrupt results line")
+
+
+def test_the_prompt_ceiling_gives_every_setting_its_share(vectors: Path, tmp_path: Path) -> None:
+    done = run_to_end(
+        "eval", "--vectors", vectors, "--lang", "ko", "--config", "none,prompt,surgical",
+        "--localize", "vector,both", "--localization", "facts", "--limit", "2",
+        "--out", tmp_path,
+    )  # fmt: skip
+    rows = results(tmp_path)
+    assert {row["setting"] for row in rows} == {"none", "prompt", "surgical", "surgical[both]"}
+    shares = json.loads((tmp_path / "summary.json").read_text())["ceiling"]
+    assert {share["setting"] for share in shares} == {"none", "surgical", "surgical[both]"}
+    assert all(share["metric"] == "localization-facts" for share in shares)
+    assert "Against the ceiling" in done.stdout
+    assert (tmp_path / "plane-facts.png").stat().st_size > 10_000

@@ -8,8 +8,8 @@ each language's profile; rows go to /tmp/surgsteer-lab/sweep.jsonl, a table to s
 
 CONFIG: ``none``; ``prompt`` (system line naming the country); ``named`` (the question names
 it); ``loc:PLACEMENT:SCALE[:BAND]`` (the shipped LOC vector); ``ctx-POOL:PLACEMENT:SCALE:BAND``
-(context directions of ``context.py`` at natural size times SCALE); ``+prompt`` after any
-vector config adds the system line too.
+(context directions of ``context.py`` at natural size times SCALE; POOL last, mean, rellast,
+relmean); ``+prompt`` after any vector config adds the system line too.
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ def country(language: str) -> str:
 
 
 def context_vector(engine: Engine, language: str, pool: str) -> SteeringVector:
+    """``pool`` "last"/"mean": the shift the system line makes; "rellast"/"relmean": minus the
+    other languages' mean shift (what naming any country does cancels)."""
     arrays = np.load(LAB / "context.npz")
-    rows = arrays[f"{language}_{pool}"]
+    base = pool.removeprefix("rel")
+    rows = arrays[f"{language}_{base}"]
+    if pool.startswith("rel"):
+        others = [arrays[f"{other}_{base}"] for other in LANGUAGES if other != language]
+        rows = rows - np.mean(others, axis=0)
     directions = {n: rows[n].astype(np.float32) for n in range(1, engine.spec.n_layer)}
     return SteeringVector("loc", language, engine.spec, directions, default_scale=1.0)
 
@@ -90,7 +96,7 @@ def main() -> None:
     parser.add_argument("--blend", type=int, default=8)
     parser.add_argument("--split", default="tune")
     args = parser.parse_args()
-    engine = Engine(resolve_model(None), n_ctx=1024)
+    engine = Engine(resolve_model(None), n_ctx=1024, n_threads=2)
     template = engine.chat_template
     profiles = discover(engine.spec)
     facts = load_facts(LANGUAGES, args.split)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from surgsteer_cli import console
@@ -16,12 +18,14 @@ from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
 def chat(settings: AnswerSettings, runtime: RuntimeOptions) -> None:
     """Chat with the model; each question gets the profile of its language.
 
-    Commands: /lang, /steer on|off, /scale en|loc X, /profile, /reset, /help, /quit.
+    Commands: /lang, /steer on|off, /localize prompt|vector|both, /scale en|loc X,
+    /profile, /reset, /help, /quit.
     Ctrl-C stops the answer being written; Ctrl-D or /quit leaves.
     """
     session = Session.open(runtime)
-    if settings.language:
-        settings.language = session.check_language(settings.language)
+    if settings.request.language:
+        language = session.check_language(settings.request.language)
+        settings.request = replace(settings.request, language=language)
     engine = session.engine
     console.info(
         f"{engine.path.name} on {engine.backend}, context {engine.llm.n_ctx()} tokens, "

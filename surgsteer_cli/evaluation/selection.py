@@ -87,7 +87,7 @@ def load_eval_data(
         raise DataError(f"unknown transfer format {transfer!r}; choose from mcq, cloze")
     data = EvalData(localization={}, transfer={})
     _add_localization(data, languages, split, limit, blend_dir)
-    data.facts = load_facts(languages, split)
+    data.facts = {lang: items[:limit] for lang, items in load_facts(languages, split).items()}
     if mcq_dir is None:
         _add_bmlama(data, languages, split, limit, bmlama_dir, transfer)
     else:
