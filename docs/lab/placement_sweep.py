@@ -9,7 +9,9 @@ each language's profile; rows go to /tmp/surgsteer-lab/sweep.jsonl, a table to s
 CONFIG: ``none``; ``prompt`` (system line naming the country); ``named`` (the question names
 it); ``loc:PLACEMENT:SCALE[:BAND]`` (the shipped LOC vector); ``ctx-POOL:PLACEMENT:SCALE:BAND``
 (context directions of ``context.py`` at natural size times SCALE; POOL last, mean, rellast,
-relmean); ``+prompt`` after any vector config adds the system line too.
+relmean); ``+prompt`` after any vector config adds the system line too; ``locmix:Q:P``
+steers the question at scale Q and the assistant prefix at scale P with the shipped LOC
+vector.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from surgsteer_cli.datasets.blend import LANGUAGE_REGION
 from surgsteer_cli.datasets.facts import load_facts
-from surgsteer_cli.engine import UNSTEERED, Engine
+from surgsteer_cli.engine import UNSTEERED, Control, Engine
 from surgsteer_cli.evaluation.localization import MAX_ANSWER_TOKENS, localization_prompt
 from surgsteer_cli.evaluation.matching import soft_match
 from surgsteer_cli.evaluation.selection import load_eval_data
@@ -69,6 +71,14 @@ def setup(engine: Engine, profiles: dict, name: str, language: str):
     )
     if base in ("none", "prompt", "named"):
         return UNSTEERED, system, base == "named"
+    if base.startswith("locmix:"):  # locmix:QUESTION_SCALE:PREFIX_SCALE, the answer unsteered
+        _, question_scale, prefix_scale = base.split(":")
+        vector = profiles[language].loc
+
+        def buffer(scale: str) -> np.ndarray:
+            return control(engine.spec, [(vector, float(scale), vector.band_layers)]).answer
+
+        return Control(buffer(question_scale), buffer(prefix_scale), None), system, False
     kind, placement, scale, *rest = base.split(":")
     if kind == "loc":
         vector = profiles[language].loc
