@@ -45,16 +45,23 @@ def test_bands_come_from_the_layer_analysis() -> None:
         assert list(en.band) == report["en_band"] and list(loc.band) == report["loc_band"]
 
 
+@pytest.mark.parametrize(("localize", "roles"), [("prompt", {"en"}), ("vector", {"en", "loc"})])
 def test_headline_korean_profile_gives_korea_s_emergency_number(
-    capable_model_path: Path,
+    capable_model_path: Path, localize: str, roles: set[str]
 ) -> None:
-    """`surgsteer ask --lang ko "emergency number?"` with the default steering."""
+    """`surgsteer ask --lang ko "emergency number?"`: Korea's number (112 police, 119 fire and
+    ambulance) given as Korea's, by the default (the country in a system line) and by the LOC
+    vector alone; a generic "112 in most countries" fails."""
     args = ("ask", "--model", str(capable_model_path), "--lang", "ko", "--max-tokens", "40")
-    steered = run_surgsteer(*args, "--json", "emergency number?", timeout=300)
+    steered = run_surgsteer(
+        *args, "--localize", localize, "--json", "emergency number?", timeout=300
+    )
     assert steered.returncode == 0, steered.stderr
     record = json.loads(steered.stdout)
-    assert record["profile"] == "ko" and set(record["scales"]) == {"en", "loc"}
-    assert re.search(r"(?<!\d)(112|119)(?!\d)", record["answer"]), record["answer"]
+    assert record["profile"] == "ko" and set(record["scales"]) == roles
+    answer = record["answer"]
+    assert re.search(r"(?<!\d)(112|119)(?!\d)", answer), answer
+    assert re.search(r"\bKorea", answer) and "most countries" not in answer, answer
 
 
 def test_letter_questions_put_the_probability_on_the_letters(capable_model_path: Path) -> None:
