@@ -93,8 +93,10 @@ def test_localize_replaces_or_joins_the_loc_vector() -> None:
     settings = expand(["none", "surgical", "loc-deep"], localizes=["vector", "prompt", "both"])
     assert [s.name for s in settings] == [
         "none", "surgical", "surgical[prompt]", "surgical[both]",
-        "loc-deep", "loc-deep[prompt]", "loc-deep[both]",
-    ]  # fmt: skip
+        "loc-deep", "prompt", "loc-deep[both]",
+    ]  # fmt: skip  # loc-deep[prompt] steers nothing and names the country: it is prompt
+    named = expand(["none", "surgical[both]", "loc-deep"], localizes=["prompt"])
+    assert [s.name for s in named] == ["none", "surgical[both]", "prompt"]
     by_name = {s.name: s for s in settings}
     assert by_name["surgical[prompt]"].roles == ("en",)
     assert by_name["surgical[prompt]"].system("es") == "The user is in Spain."

@@ -50,7 +50,11 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 )
 @languages_option(default=LANGUAGES, help="Languages.")
 @click.option(
-    "--config", "configs", default=",".join(CONFIGS), show_default=True, help="Steering configs."
+    "--config",
+    "configs",
+    default=",".join(CONFIGS),
+    show_default=True,
+    help="Steering configs; one may name its --localize mode, e.g. surgical[prompt].",
 )
 @click.option("--en-scale", default="", help="EN scales to sweep, e.g. 0,0.5,1,2.")
 @click.option("--loc-scale", default="", help="LOC scales to sweep.  [default: each file's]")

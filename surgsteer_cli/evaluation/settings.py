@@ -147,21 +147,25 @@ def expand(
     loc_at: str | None = None,
 ) -> list[Setting]:
     """Every setting of ``configs`` over the scale, band and localize sweeps, in the given
-    order, no duplicates."""
-    unknown = [config for config in configs if config not in CONFIGS]
+    order, no duplicates. A config may name its localize mode, as its setting is named
+    (``surgical[prompt]``); the others take each of ``localizes``."""
+    pairs = [_config_and_modes(config, localizes) for config in configs]
+    unknown = [config for config, _ in pairs if config not in CONFIGS]
     if unknown:
         raise SurgsteerError(
             f"unknown config {', '.join(unknown)}; choose from {', '.join(CONFIGS)}"
         )
-    unknown = [mode for mode in localizes if mode not in LOCALIZE]
+    unknown = [mode for _, modes in pairs for mode in modes if mode not in LOCALIZE]
     if unknown:
         raise SurgsteerError(
             f"unknown localize mode {', '.join(unknown)}; choose from {', '.join(LOCALIZE)}"
         )
     settings: dict[Setting, None] = {}
-    for config, localize in itertools.product(configs, localizes):
+    for config, localize in ((c, mode) for c, modes in pairs for mode in modes):
         if "loc" not in _ROLES[config]:
             localize = "vector"
+        if not Setting(config, localize=localize).roles and localize == "prompt":
+            config, localize = CEILING, "vector"  # loc-deep[prompt] is the prompt reference
         roles = Setting(config, localize=localize).roles
         ens = en_scales if "en" in roles else (None,)
         locs = loc_scales if "loc" in roles else (None,)
@@ -171,6 +175,12 @@ def expand(
         for combination in itertools.product(ens, locs, en_layers, loc_layers):
             settings[Setting(config, *combination, localize, *placements)] = None
     return list(settings)
+
+
+def _config_and_modes(config: str, localizes: Sequence[str]) -> tuple[str, Sequence[str]]:
+    """``surgical[prompt]`` -> ("surgical", ["prompt"]); a bare config takes ``localizes``."""
+    name, bracket, mode = config.partition("[")
+    return (name, [mode.removesuffix("]")]) if bracket else (config, localizes)
 
 
 def _layers(band: str | None, vector: SteeringVector, spec: ModelSpec) -> list[int]:
