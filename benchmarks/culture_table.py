@@ -3,7 +3,8 @@
 For each language, five everyday questions whose answer depends on the country (emergency
 number, currency, holiday food, capital, national dish) are asked twice: in English with
 ``--lang L`` (as in the headline example) and in L itself. ``surgsteer ask``'s code path
-answers each with ``--no-steer`` and with the default steering. The expected answers were
+answers each with ``--no-steer``, with the default steering (the country in a system line)
+and with ``--localize vector`` (the LOC vector instead). The expected answers were
 checked by hand (official emergency numbers, currencies, capitals, well-known dishes); a cell
 gets a check mark when the answer contains one of them. Run from the repository root:
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -160,11 +162,17 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {
     ),
 }
 MAX_TOKENS = 24
+REQUESTS = (
+    SteeringRequest(steer=False),
+    SteeringRequest(),
+    SteeringRequest(localize="vector"),
+)
+"""The columns: unsteered, the default steering, the LOC vector instead of the system line."""
 
 
-def answer(session: Session, question: str, language: str, steer: bool) -> str:
-    """``surgsteer ask --lang language [--no-steer] question``, as one line."""
-    steering = session.steering(question, SteeringRequest(language=language, steer=steer))
+def answer(session: Session, question: str, request: SteeringRequest) -> str:
+    """``surgsteer ask`` with ``request``'s options, as one line."""
+    steering = session.steering(question, request)
     session.apply(steering)
     text = "".join(session.answer(question, system=steering.system, max_tokens=MAX_TOKENS))
     return " ".join(text.split())
@@ -194,21 +202,23 @@ def main() -> None:
     args = parser.parse_args()
     session = Session.open(RuntimeOptions(model=args.model, vectors=tuple(args.vectors)))
     print(f"model: {session.engine.path.name}")
-    print("| lang | question | expected | `--no-steer` | steered (default) |")
-    print("|---|---|---|---|---|")
+    columns = "`--no-steer` | default (`--localize prompt`) | `--localize vector`"
+    print(f"| lang | question | expected | {columns} |")
+    print("|---|---|---|---|---|---|")
     for language in args.lang.split(","):
         local, expected_answers = CASES[language]
         for english, question_local, expected in zip(
             QUESTIONS, local, expected_answers, strict=True
         ):
             for question in (english, question_local):
-                plain = answer(session, question, language, steer=False)
-                steered = answer(session, question, language, steer=True)
-                print(
-                    f"| {language} | {question} | {', '.join(expected[:3])} | "
-                    f"{cell(plain, expected)} | {cell(steered, expected)} |",
-                    flush=True,
+                cells = [
+                    cell(answer(session, question, replace(request, language=language)), expected)
+                    for request in REQUESTS
+                ]
+                row = (
+                    f"| {language} | {question} | {', '.join(expected[:3])} | {' | '.join(cells)} |"
                 )
+                print(row, flush=True)
 
 
 if __name__ == "__main__":

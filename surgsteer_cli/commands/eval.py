@@ -307,8 +307,13 @@ def ceiling_table(shares: Sequence[CeilingShare]) -> Table:
         title="Against the ceiling (prompt: the country named), mean over languages [95 % CI]",
         box=box.SIMPLE_HEAD,
     )
+    longest = max(len(share.setting) for share in shares)
     for column in ("setting", "measure", "gain over none", "share of ceiling", "known facts"):
-        table.add_column(column, justify="left" if column in ("setting", "measure") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("setting", "measure") else "right",
+            min_width=longest if column == "setting" else None,  # whole names
+        )
     for share in shares:
         if share.language != "all":
             continue
