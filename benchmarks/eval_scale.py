@@ -41,9 +41,9 @@ sys.path.insert(0, str(REPO))
 
 from surgsteer_cli.evaluation.results import RESULTS  # noqa: E402
 from surgsteer_cli.evaluation.selection import LANGUAGES, REFERENCE, load_eval_data  # noqa: E402
-from surgsteer_cli.evaluation.settings import CONFIGS  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.quantize import TYPES  # noqa: E402
+from surgsteer_cli.steering import CONFIGS  # noqa: E402
 
 RAY_ENV = {
     "PYTHONPATH": str(REPO),

@@ -45,6 +45,7 @@ from surgsteer_cli.engine import Engine, allowed_cpus, available_cpus  # noqa: E
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.profiles import Profile  # noqa: E402
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
+from surgsteer_cli.steering import profile_buffer  # noqa: E402
 from surgsteer_cli.vector_file import SteeringVector  # noqa: E402
 
 IMPORTS = ("numpy", "llama_cpp", "gguf", "rich.console")
@@ -113,7 +114,7 @@ def make_profile(engine: Engine, language: str, seed: int) -> Profile:
 
 def decoding_speed(engine: Engine, profile: Profile, tokens: int, rounds: int) -> tuple:
     """Decoding tokens/s from llama.cpp's own counters, steered and unsteered in pairs."""
-    steered_buffer = profile.buffer(engine.spec)
+    steered_buffer = profile_buffer(profile, engine.spec)
     speeds = in_pairs(
         lambda: tokens_per_s(engine, steered_buffer, tokens),
         lambda: tokens_per_s(engine, None, tokens),
@@ -198,7 +199,10 @@ def switch_vs_reload(
     engine: Engine, profiles: dict[str, Profile], model_path: Path, reloads: int
 ) -> tuple:
     """Median time of a profile switch (set_control) vs a fresh model load."""
-    buffers = [profiles["ko"].buffer(engine.spec), profiles["es"].buffer(engine.spec)]
+    buffers = [
+        profile_buffer(profiles["ko"], engine.spec),
+        profile_buffer(profiles["es"], engine.spec),
+    ]
     switch = median_time(lambda i: engine.set_control(buffers[i % 2]), 50)
     engine.set_control(None)
     reload = median_time(lambda i: Engine(model_path), reloads)
@@ -221,7 +225,7 @@ def cold_start(
         for vector in (profile.en, profile.loc):
             vector_file.write(vector, vectors / f"{vector.language}.{vector.role}.gguf")
         buffer_file = Path(tmp) / "buffer.npy"
-        np.save(buffer_file, profile.buffer(engine.spec))
+        np.save(buffer_file, profile_buffer(profile, engine.spec))
         env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
         ask = [sys.executable, "-m", "surgsteer_cli", "ask", "--json", "--max-tokens", "32"]
         ask += ["--vectors", str(vectors), QUESTION]

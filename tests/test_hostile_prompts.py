@@ -147,7 +147,7 @@ def results(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
-@pytest.mark.usefixtures("default_model")
+@pytest.mark.usefixtures("small_model")
 def test_eval_scores_hostile_questions_like_any_other(tmp_path: Path) -> None:
     answered = [text for text, answers in HOSTILE.values() if answers]
     result = run_eval(write_mcq(tmp_path / "mcq", answered), tmp_path / "run", len(answered))
@@ -157,7 +157,7 @@ def test_eval_scores_hostile_questions_like_any_other(tmp_path: Path) -> None:
     assert all(row["prediction"] in "ABCD" for row in transfer)
 
 
-@pytest.mark.usefixtures("default_model")
+@pytest.mark.usefixtures("small_model")
 @pytest.mark.parametrize(
     ("questions", "raw", "message"),
     [

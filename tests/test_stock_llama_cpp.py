@@ -133,7 +133,7 @@ def export(model: Path, out: Path, *options: str) -> Path:
 
 @pytest.fixture
 def session(model_path: Path) -> Session:
-    """The default model on one thread with the profiles ``ask`` finds for it."""
+    """The small test model on one thread with the profiles ``ask`` finds for it."""
     engine = Engine(model_path, n_threads=THREADS)
     return Session(engine, discover(engine.spec))
 

@@ -31,11 +31,11 @@ from surgsteer_cli.evaluation.plane import (
 )
 from surgsteer_cli.evaluation.runner import EvalRequest, Report, run_eval
 from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS, TRANSFER_FORMATS
-from surgsteer_cli.evaluation.settings import CONFIGS, expand
+from surgsteer_cli.evaluation.settings import expand
 from surgsteer_cli.evaluation.summary import Score
 from surgsteer_cli.model_spec import parse_band
 from surgsteer_cli.models import resolve_model
-from surgsteer_cli.profiles import check_scale
+from surgsteer_cli.steering import CONFIGS, check_scale
 from surgsteer_cli.untrusted import terminal_text
 from surgsteer_cli.vector_file import PLACEMENTS
 
