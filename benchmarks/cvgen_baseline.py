@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from surgsteer_cli import vector_file
-from surgsteer_cli.engine import available_cpus
+from surgsteer_cli.cpus import available_cpus
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import DEFAULT_MODEL, model_metadata, resolve_model
 from surgsteer_cli.paths import resource_dir

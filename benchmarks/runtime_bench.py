@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from surgsteer_cli import vector_file  # noqa: E402
-from surgsteer_cli.engine import Engine, allowed_cpus, available_cpus  # noqa: E402
+from surgsteer_cli.cpus import allowed_cpus, available_cpus  # noqa: E402
+from surgsteer_cli.engine import Engine  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_cli.profiles import Profile  # noqa: E402
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.local_server import free_port, wait_until_up  # noqa: E402
-from surgsteer_cli.engine import available_cpus  # noqa: E402
+from surgsteer_cli.cpus import available_cpus  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
 
 QUESTIONS = (

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from surgsteer_cli import vector_file
-from surgsteer_cli.engine import Engine, available_cpus
+from surgsteer_cli.cpus import available_cpus
+from surgsteer_cli.engine import Engine
 from surgsteer_cli.evaluation.scoring import Scorer
 from surgsteer_cli.evaluation.selection import LANGUAGES, load_eval_data
 from surgsteer_cli.evaluation.transfer import letter_tokens, mcq_prompt, mcq_row

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from surgsteer_cli import __version__
-from surgsteer_cli import engine as engine_module
+from surgsteer_cli import __version__, cpus
 from surgsteer_cli.cli import main
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.results import ResultStore
@@ -112,11 +111,11 @@ def busy_core() -> Iterator[None]:
         loop.wait()
 
 
-@pytest.mark.skipif(engine_module.allowed_cpus() < 2, reason="needs two CPUs")
+@pytest.mark.skipif(cpus.allowed_cpus() < 2, reason="needs two CPUs")
 @pytest.mark.usefixtures("busy_core")
 def test_the_default_thread_count_leaves_a_busy_core_alone() -> None:
-    assert engine_module.busy_cpus() >= 1
-    assert engine_module.available_cpus() <= engine_module.allowed_cpus() - 1
+    assert cpus.busy_cpus() >= 1
+    assert cpus.available_cpus() <= cpus.allowed_cpus() - 1
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from surgsteer_cli.engine import cpu_count
+from surgsteer_cli.cpus import cpu_count
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
 from surgsteer_cli.session import (
