@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stock_llama_cpp import build, pinned_version
 from surgsteer_cli import vector_file
 from surgsteer_cli.cpus import available_cpus
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import DEFAULT_MODEL, model_metadata, resolve_model
 from surgsteer_cli.paths import resource_dir
-from surgsteer_cli.stock_llama import build, pinned_version
 from surgsteer_cli.vector_file import SteeringVector
 from surgsteer_convert.contrasts import (
     LANGUAGES,
