@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.plane_verdict import load, paired  # noqa: E402
-from benchmarks.result_rows import read_rows  # noqa: E402
 from surgsteer_cli.evaluation.plane import save_planes  # noqa: E402
+from surgsteer_cli.evaluation.results import read_rows  # noqa: E402
 from surgsteer_cli.evaluation.summary import summarize  # noqa: E402
+from surgsteer_cli.evaluation.verdict import item_cells, paired  # noqa: E402
 from surgsteer_cli.models import DEFAULT_MODEL, resolve_model  # noqa: E402
 
 SETS = ("surgsteer", "cvgen-pca", "cvgen-mean")
@@ -84,7 +84,7 @@ def main() -> None:
         else evaluate(name, args.vectors, model, args.lang, args.limit)
         for name in SETS
     }
-    cells = {name: load(path) for name, path in runs.items()}
+    cells = {name: item_cells(read_rows(path)) for name, path in runs.items()}
     languages = args.lang.split(",")
     if args.plane:
         for png in draw_planes(runs, languages, args.plane):
