@@ -16,7 +16,7 @@ format beside the shipped vector of the same role, so the two compare like for l
   same contrast prompts), the shipped band and the shipped ``default_scale``, so a scale means
   the same. The LOC direction is not orthogonalized against EN: that is surgsteer's step.
 
-    python benchmarks/cvgen_baseline.py [--model M] [--lang ko,es] [--max-items 50] [--check]
+    python -m benchmarks.cvgen_baseline [--model M] [--lang ko,es] [--max-items 50] [--check]
     # -> OUT/<method>/<lang>.<role>.gguf, ready for `surgsteer eval --vectors OUT/<method>`
 
 ``--max-items`` must match the ``extract`` run behind the shipped vectors (the pair counts in

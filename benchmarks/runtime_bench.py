@@ -17,7 +17,7 @@
 The profile is made of seeded random directions (norm 4, EN at blocks 5-8, LOC at 12-15): the
 cost of steering does not depend on what the vectors mean. Run from the repository root:
 
-    python benchmarks/runtime_bench.py [--tokens 64] [--rounds 10] [--busy-rounds 3]
+    python -m benchmarks.runtime_bench [--tokens 64] [--rounds 10] [--busy-rounds 3]
 """
 
 from __future__ import annotations
@@ -37,17 +37,16 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from surgsteer_cli import vector_file
+from surgsteer_cli.cpus import allowed_cpus, available_cpus
+from surgsteer_cli.engine import Engine
+from surgsteer_cli.models import resolve_model
+from surgsteer_cli.profiles import Profile
+from surgsteer_cli.prompting import STOP_BASE, qa_prompt
+from surgsteer_cli.steering import profile_buffer
+from surgsteer_cli.vector_file import SteeringVector
 
-from surgsteer_cli import vector_file  # noqa: E402
-from surgsteer_cli.cpus import allowed_cpus, available_cpus  # noqa: E402
-from surgsteer_cli.engine import Engine  # noqa: E402
-from surgsteer_cli.models import resolve_model  # noqa: E402
-from surgsteer_cli.profiles import Profile  # noqa: E402
-from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
-from surgsteer_cli.steering import profile_buffer  # noqa: E402
-from surgsteer_cli.vector_file import SteeringVector  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 IMPORTS = ("numpy", "llama_cpp", "gguf", "rich.console")
 QUESTION = "대한민국의 긴급 전화번호는 무엇인가요?"
@@ -56,6 +55,7 @@ BARE_SCRIPT = f"""
 import ctypes, sys
 import numpy as np
 import llama_cpp
+
 path, buffer_file, prompt = sys.argv[1], sys.argv[2], sys.argv[3]
 max_tokens, threads = int(sys.argv[4]), int(sys.argv[5])
 llm = llama_cpp.Llama(model_path=path, n_ctx=2048, n_threads=threads, verbose=False)
