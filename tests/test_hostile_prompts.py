@@ -154,7 +154,11 @@ def test_eval_scores_hostile_questions_like_any_other(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     transfer = [row for row in results(tmp_path / "run") if row["axis"] == "transfer"]
     assert len(transfer) == len(answered)
-    assert all(row["prediction"] in "ABCD" for row in transfer)
+    for row in transfer:  # one of the four letters: the likeliest, right when it is B
+        assert len(row["scores"]) == 4
+        assert row["prediction"] == ("A", "B", "C", "D")[row["choice"]]
+        assert row["scores"][row["choice"]] == max(row["scores"])
+        assert row["correct"] is (row["prediction"] == "B")
 
 
 @pytest.mark.usefixtures("small_model")
