@@ -8,7 +8,7 @@ Configs (``CONFIGS``):
 - ``en-all``: the EN vector on every block it has a direction for;
 - ``en-mid``: the EN vector on its band (middle blocks);
 - ``loc-deep``: the LOC vector on its band (deep blocks);
-- ``surgical``: EN on its band plus LOC on its band (what ``ask`` applies);
+- ``surgical``: EN on its band plus LOC on its band (what ``ask --localize vector`` applies);
 - ``prompt``: no vector; the country named in a system line (the ceiling a LOC vector imitates).
 
 A scale of ``None`` means the vector file's ``default_scale``, a band of ``None`` the file's.
