@@ -92,7 +92,7 @@ def cached_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     return engine
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_vector(small_engine: Engine) -> Callable[..., SteeringVector]:
     """Build a SteeringVector for the small test model: seeded random directions of norm
     ``norm`` at ``layers`` (or the given ``directions``)."""

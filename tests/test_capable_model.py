@@ -46,16 +46,47 @@ def test_bands_come_from_the_layer_analysis() -> None:
         assert list(en.band) == report["en_band"] and list(loc.band) == report["loc_band"]
 
 
+KOREA = re.compile(r"\bKorean?\b|한국|대한민국", re.IGNORECASE)
+KOREA_NUMBER = re.compile(r"(?<!\d)(112|119)(?!\d)")
+ELSEWHERE = re.compile(r"\b(most|many|other|all|some) countries\b|\bEurope", re.IGNORECASE)
+
+
+def gives_korea_s_number_for_korea(answer: str) -> bool:
+    """Whether a sentence of ``answer`` gives 112 or 119 and names Korea, and none of those
+    sentences is about other countries ("in most countries is 112" is not Korea's answer)."""
+    sentences = [s for s in re.split(r"(?<=[.!?。])\s+|\n+", answer) if KOREA_NUMBER.search(s)]
+    return any(KOREA.search(s) for s in sentences) and not any(
+        ELSEWHERE.search(s) for s in sentences
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "korea_s"),
+    [
+        ("In South Korea, call 112 for the police and 119 for fire or an ambulance.", True),
+        ("한국의 긴급 전화번호는 112(경찰)와 119(소방)입니다.", True),
+        ("The emergency number in most countries is 112.", False),
+        ("The emergency number is 112.", False),
+        ("In Korea, dial 911.", False),
+        ("Korea's number is 1120.", False),
+    ],
+)
+def test_the_headline_check_wants_korea_s_number_for_korea(answer: str, korea_s: bool) -> None:
+    assert gives_korea_s_number_for_korea(answer) is korea_s
+
+
 def test_headline_korean_profile_gives_korea_s_emergency_number(
     capable_model_path: Path,
 ) -> None:
-    """`surgsteer ask --lang ko "emergency number?"` with the default steering."""
+    """`surgsteer ask --lang ko "emergency number?"` with the default steering: EN steering
+    and the country named in a system line (``--localize prompt``)."""
     args = ("ask", "--model", str(capable_model_path), "--lang", "ko", "--max-tokens", "40")
     steered = run_surgsteer(*args, "--json", "emergency number?", timeout=300)
     assert steered.returncode == 0, steered.stderr
     record = json.loads(steered.stdout)
-    assert record["profile"] == "ko" and set(record["scales"]) == {"en", "loc"}
-    assert re.search(r"(?<!\d)(112|119)(?!\d)", record["answer"]), record["answer"]
+    assert record["profile"] == "ko" and record["localize"] == "prompt"
+    assert "The user is in South Korea." in record["prompt"] and "en" in record["scales"]
+    assert gives_korea_s_number_for_korea(record["answer"]), record["answer"]
 
 
 def test_letter_questions_put_the_probability_on_the_letters(capable_model_path: Path) -> None:
