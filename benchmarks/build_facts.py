@@ -2,7 +2,7 @@
 taken from reference data (libphonenumber, CLDR through Babel, the IANA time-zone database
 through pytz), never from what a model answers. See ``surgsteer_cli/datasets/facts.py``.
 
-    pip install phonenumbers babel pytz && python benchmarks/build_facts.py
+    pip install phonenumbers babel pytz && python -m benchmarks.build_facts
 
 What an unlocalized model says is dropped from every country's answers: the North American
 emergency number 911 (libphonenumber lists it for Iran too) and the US time-zone abbreviations

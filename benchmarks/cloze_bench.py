@@ -8,7 +8,7 @@ computes, and how often both pick the same candidate: exactly, and up to ties (t
 pick's from-scratch score within ``--tie`` nats of the best; batches of different shapes
 round quantized matmuls differently, so near-ties can flip). Run from the repository root:
 
-    python benchmarks/cloze_bench.py [--items 10] [--lang en,ko,zh,ar] [--model PATH]
+    python -m benchmarks.cloze_bench [--items 10] [--lang en,ko,zh,ar] [--model PATH]
 """
 
 from __future__ import annotations
@@ -16,20 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from surgsteer_cli.datasets.bmlama import MASK  # noqa: E402
-from surgsteer_cli.engine import Engine  # noqa: E402
-from surgsteer_cli.evaluation.scoring import Scorer, shared_prefix_length  # noqa: E402
-from surgsteer_cli.evaluation.selection import load_eval_data  # noqa: E402
-from surgsteer_cli.models import resolve_model  # noqa: E402
+from surgsteer_cli.datasets.bmlama import MASK
+from surgsteer_cli.engine import Engine
+from surgsteer_cli.evaluation.scoring import Scorer, shared_prefix_length
+from surgsteer_cli.evaluation.selection import load_eval_data
+from surgsteer_cli.models import resolve_model
 
 
 def main() -> None:

@@ -8,20 +8,17 @@ and with ``--localize vector`` (the LOC vector instead). The expected answers we
 checked by hand (official emergency numbers, currencies, capitals, well-known dishes); a cell
 gets a check mark when the answer contains one of them. Run from the repository root:
 
-    python benchmarks/culture_table.py [--model NAME|PATH] [--vectors DIR] [--lang ko,zh]
+    python -m benchmarks.culture_table [--model NAME|PATH] [--vectors DIR] [--lang ko,zh]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from surgsteer_cli.session import RuntimeOptions, Session, SteeringRequest  # noqa: E402
+from surgsteer_cli.session import RuntimeOptions, Session, SteeringRequest
 
 QUESTIONS = (
     "emergency number?",

@@ -16,7 +16,7 @@ format beside the shipped vector of the same role, so the two compare like for l
   same contrast prompts), the shipped band and the shipped ``default_scale``, so a scale means
   the same. The LOC direction is not orthogonalized against EN: that is surgsteer's step.
 
-    python benchmarks/cvgen_baseline.py [--model M] [--lang ko,es] [--max-items 50] [--check]
+    python -m benchmarks.cvgen_baseline [--model M] [--lang ko,es] [--max-items 50] [--check]
     # -> OUT/<method>/<lang>.<role>.gguf, ready for `surgsteer eval --vectors OUT/<method>`
 
 ``--max-items`` must match the ``extract`` run behind the shipped vectors (the pair counts in
@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stock_llama_cpp import build, pinned_version
 from surgsteer_cli import vector_file
-from surgsteer_cli.engine import available_cpus
+from surgsteer_cli.cpus import available_cpus
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import DEFAULT_MODEL, model_metadata, resolve_model
 from surgsteer_cli.paths import resource_dir
-from surgsteer_cli.stock_llama import build, pinned_version
 from surgsteer_cli.vector_file import SteeringVector
 from surgsteer_convert.contrasts import (
     LANGUAGES,

@@ -3,7 +3,7 @@ the shipped vectors and with ``benchmarks/cvgen_baseline.py``'s conversions (sam
 bands, scales and norms), on the same evaluation items, as paired differences with bootstrap
 95 % intervals per language and pooled.
 
-    python benchmarks/cvgen_verdict.py --vectors runs/cvgen --lang ko,es [--limit 30]
+    python -m benchmarks.cvgen_verdict --vectors runs/cvgen --lang ko,es [--limit 30]
         [--surgsteer-run docs/results/qwen-test/results.jsonl.gz] [--plane DIR]
 
 Each vector set is evaluated into ``VECTORS/eval-<set>`` (resumable, like ``surgsteer eval``);
@@ -21,13 +21,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.plane_verdict import load, paired  # noqa: E402
-from benchmarks.result_rows import read_rows  # noqa: E402
-from surgsteer_cli.evaluation.plane import save_planes  # noqa: E402
-from surgsteer_cli.evaluation.summary import summarize  # noqa: E402
-from surgsteer_cli.models import DEFAULT_MODEL, resolve_model  # noqa: E402
+from surgsteer_cli.evaluation.plane import save_planes
+from surgsteer_cli.evaluation.results import read_rows
+from surgsteer_cli.evaluation.summary import summarize
+from surgsteer_cli.evaluation.verdict import item_cells, paired
+from surgsteer_cli.models import DEFAULT_MODEL, resolve_model
 
 SETS = ("surgsteer", "cvgen-pca", "cvgen-mean")
 AXES = ("transfer", "localization", "localization-en")
@@ -84,7 +82,7 @@ def main() -> None:
         else evaluate(name, args.vectors, model, args.lang, args.limit)
         for name in SETS
     }
-    cells = {name: load(path) for name, path in runs.items()}
+    cells = {name: item_cells(read_rows(path)) for name, path in runs.items()}
     languages = args.lang.split(",")
     if args.plane:
         for png in draw_planes(runs, languages, args.plane):

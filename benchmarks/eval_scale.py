@@ -16,7 +16,7 @@ time of the whole test split (every language, every config, both Localization me
 each quantization type, on N workers, from the per-axis seconds per row SUMMARY measured.
 Run from the repository root:
 
-    python benchmarks/eval_scale.py [--model NAME] [--limit 8] \
+    python -m benchmarks.eval_scale [--model NAME] [--limit 8] \
         [--estimate docs/results/qwen-test/summary.json] | tee docs/results/eval-scale.txt
 """
 
@@ -36,14 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from surgsteer_cli.evaluation.results import RESULTS
+from surgsteer_cli.evaluation.selection import LANGUAGES, REFERENCE, load_eval_data
+from surgsteer_cli.models import resolve_model
+from surgsteer_cli.quantize import TYPES
+from surgsteer_cli.steering import CONFIGS
 
-from surgsteer_cli.evaluation.results import RESULTS  # noqa: E402
-from surgsteer_cli.evaluation.selection import LANGUAGES, REFERENCE, load_eval_data  # noqa: E402
-from surgsteer_cli.evaluation.settings import CONFIGS  # noqa: E402
-from surgsteer_cli.models import resolve_model  # noqa: E402
-from surgsteer_cli.quantize import TYPES  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 RAY_ENV = {
     "PYTHONPATH": str(REPO),

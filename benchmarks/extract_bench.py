@@ -6,7 +6,7 @@ numbers. ``--cold`` starts from an empty SURGSTEER_HOME, so the GGUF -> PyTorch 
 included. Goals on 2 cores: Gemma 3 270M < 10 min and < 4 GB; Qwen2.5-Coder-1.5B < 30 min and
 < 12 GB.
 
-    python benchmarks/extract_bench.py [--model gemma3-270m|qwen2.5-coder-1.5b] [--cold]
+    python -m benchmarks.extract_bench [--model gemma3-270m|qwen2.5-coder-1.5b] [--cold]
 """
 
 from __future__ import annotations

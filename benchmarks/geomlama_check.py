@@ -10,7 +10,7 @@ answers. Rows are scored under each steering request; ``named`` asks the origina
 unsteered (the ceiling from naming the country). Differences against ``none`` are paired, with
 a bootstrap 95 % interval:
 
-    python benchmarks/geomlama_check.py [--geomlama DIR] [--model NAME|PATH]
+    python -m benchmarks.geomlama_check [--geomlama DIR] [--model NAME|PATH]
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from surgsteer_cli.evaluation.summary import bootstrap_ci  # noqa: E402
-from surgsteer_cli.session import RuntimeOptions, Session, SteeringRequest  # noqa: E402
+from surgsteer_cli.evaluation.summary import bootstrap_ci
+from surgsteer_cli.session import RuntimeOptions, Session, SteeringRequest
 
 COUNTRIES = {"zh": ("China", "Chinese"), "fa": ("Iran", "Iranian")}
 REQUESTS = {

@@ -11,8 +11,8 @@ and SIGKILL, and finally runs it again to completion. Checked:
 - after the resume: rows lost, duplicated or different from the reference, and files left
   behind that the reference run does not leave (temp files, staging folders).
 
-    python benchmarks/interrupt_runs.py --runs 20                 # every job
-    python benchmarks/interrupt_runs.py --runs 2 --jobs eval --seed 1
+    python -m benchmarks.interrupt_runs --runs 20                 # every job
+    python -m benchmarks.interrupt_runs --runs 2 --jobs eval --seed 1
 
 One line per job, e.g. ``eval: 20 runs, 31 stops (16 SIGINT, 15 SIGKILL), 0 lost,
 0 duplicated, 0 different, 0 half-written, 0 torn log tails, 0 left behind, 0 tracebacks``.
@@ -470,5 +470,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO_ROOT))  # the setups import surgsteer_cli
     sys.exit(main())

@@ -1,6 +1,6 @@
 """Does stock ``llama-server`` with an exported file answer what ``surgsteer ask --lang L`` does?
 
-    python benchmarks/llama_server_check.py [--model gemma3-270m] [--server PATH]
+    python -m benchmarks.llama_server_check [--model gemma3-270m] [--server PATH]
 
 For each language (the three Korean and three Spanish questions of
 ``benchmarks/stock_questions.py``, those of the stock-loader test): ``surgsteer vectors export
@@ -10,7 +10,7 @@ For each language (the three Korean and three Spanish questions of
 ``llama-completion``'s, unsteered too), asked through ``/completion`` with greedy decoding and
 ``ask``'s stops, beside ``surgsteer ask --json``; and the same unsteered (a server without the
 file, ``ask --no-steer``). ``llama-server`` is built into the cache by
-``surgsteer_cli/stock_llama.py`` unless ``--server`` names a binary.
+``benchmarks/stock_llama_cpp.py`` unless ``--server`` names a binary.
 """
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.local_server import free_port, wait_until_up  # noqa: E402
-from benchmarks.stock_questions import MAX_TOKENS, QUESTIONS, same_answer  # noqa: E402
-from surgsteer_cli.models import resolve_model  # noqa: E402
-from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
-from surgsteer_cli.stock_llama import SERVER, build  # noqa: E402
-from surgsteer_cli.untrusted import printable  # noqa: E402
+from benchmarks.local_server import free_port, wait_until_up
+from benchmarks.stock_llama_cpp import SERVER, build
+from benchmarks.stock_questions import MAX_TOKENS, QUESTIONS, same_answer
+from surgsteer_cli.models import resolve_model
+from surgsteer_cli.prompting import STOP_BASE, qa_prompt
+from surgsteer_cli.untrusted import printable
 
 STARTUP_S = 120
 

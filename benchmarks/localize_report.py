@@ -3,7 +3,7 @@ the Localization measures, each one's share of the ceiling's gain and known-fact
 (``summary.json``), and how the answers to English questions read: detected as English, and
 repeating the country's name (a LOC vector that drowns the answer repeats it).
 
-    python benchmarks/localize_report.py docs/results/qwen-test-localize
+    python -m benchmarks.localize_report docs/results/qwen-test-localize
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.result_rows import read_rows  # noqa: E402
-from surgsteer_cli import langid  # noqa: E402
-from surgsteer_cli.datasets.blend import LANGUAGE_REGION  # noqa: E402
-from surgsteer_cli.evaluation.selection import LANGUAGES, load_eval_data  # noqa: E402
+from surgsteer_cli import langid
+from surgsteer_cli.datasets.blend import LANGUAGE_REGION
+from surgsteer_cli.evaluation.results import read_rows
+from surgsteer_cli.evaluation.selection import LANGUAGES, load_eval_data
 
 MEASURES = {"localization-en": "BLEnD, English", "localization-facts": "facts"}
 
@@ -69,7 +66,7 @@ def main() -> None:
             english[row["setting"]] += detected == "en"
             repeated[row["setting"]] += country_repeated(row["prediction"], row["language"])
     limit = f" --limit {args.limit}" if args.limit else ""
-    print(f"$ python benchmarks/localize_report.py {run}{limit}")
+    print(f"$ python -m benchmarks.localize_report {run}{limit}")
     print()
     print("Mean over languages [95 % CI]; gain, share of the ceiling's gain (prompt − none) and")
     print("known-facts accuracy (on the items prompt answers right) per Localization measure.")

@@ -5,19 +5,16 @@ The directions stay as extracted; only the tags ``surgsteer.placement`` and
 §17; the tune-split sweep is ``docs/lab/placement_sweep.py``, its output
 ``docs/results/placement-tune/sweep.txt``). Idempotent:
 
-    python benchmarks/place_loc_vectors.py vectors/qwen2.5-coder-1.5b --placement prompt --scale 0.3
+    python -m benchmarks.place_loc_vectors vectors/qwen2.5-coder-1.5b --placement prompt --scale 0.3
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from surgsteer_cli import vector_file  # noqa: E402
+from surgsteer_cli import vector_file
 
 NOTE = "placement {placement} x{scale:g} chosen on the tune split (experiments §17)"
 

@@ -11,13 +11,15 @@
    thread (goal: >= 0.9). Kept short (--busy-rounds pairs): it competes with other work on
    a shared machine, and so does everything else here.
 4. ``surgsteer ask`` cold start (a fresh process, steered) vs a bare llama-cpp-python script
-   that loads the model, applies the same control vector and generates the same tokens
-   (goal: <= 1.3x), plus the import costs that make up the difference.
+   that loads the model, applies the same control vector to the same prompt tokens and
+   samples as ``ask`` does, up to the same ``--tokens`` (goal: <= 1.3x), plus the import
+   costs that make up the difference. Unequal work is an error: the script exits 1 when the
+   two answers (or why they ended) differ.
 
 The profile is made of seeded random directions (norm 4, EN at blocks 5-8, LOC at 12-15): the
 cost of steering does not depend on what the vectors mean. Run from the repository root:
 
-    python benchmarks/runtime_bench.py [--tokens 64] [--rounds 10] [--busy-rounds 3]
+    python -m benchmarks.runtime_bench [--tokens 64] [--rounds 10] [--busy-rounds 3]
 """
 
 from __future__ import annotations
@@ -37,33 +39,38 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from surgsteer_cli import vector_file
+from surgsteer_cli.cpus import allowed_cpus, available_cpus
+from surgsteer_cli.engine import SAMPLING, Engine
+from surgsteer_cli.models import resolve_model
+from surgsteer_cli.profiles import Profile
+from surgsteer_cli.prompting import qa_prompt, stop_sequences
+from surgsteer_cli.steering import profile_buffer
+from surgsteer_cli.vector_file import SteeringVector
 
-from surgsteer_cli import vector_file  # noqa: E402
-from surgsteer_cli.engine import Engine, allowed_cpus, available_cpus  # noqa: E402
-from surgsteer_cli.models import resolve_model  # noqa: E402
-from surgsteer_cli.profiles import Profile  # noqa: E402
-from surgsteer_cli.prompting import STOP_BASE, qa_prompt  # noqa: E402
-from surgsteer_cli.vector_file import SteeringVector  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 IMPORTS = ("numpy", "llama_cpp", "gguf", "rich.console")
 QUESTION = "대한민국의 긴급 전화번호는 무엇인가요?"
 
-BARE_SCRIPT = f"""
-import ctypes, sys
+BARE_SCRIPT = """
+import ctypes, json, sys
 import numpy as np
 import llama_cpp
-path, buffer_file, prompt = sys.argv[1], sys.argv[2], sys.argv[3]
-max_tokens, threads = int(sys.argv[4]), int(sys.argv[5])
+
+path, buffer_file, tokens_file = sys.argv[1], sys.argv[2], sys.argv[3]
+max_tokens, threads, stop = int(sys.argv[4]), int(sys.argv[5]), json.loads(sys.argv[6])
+sampling = json.loads(sys.argv[7])
 llm = llama_cpp.Llama(model_path=path, n_ctx=2048, n_threads=threads, verbose=False)
 buffer = np.load(buffer_file)
 n_layer, n_embd = buffer.shape
 data = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 llama_cpp.llama_set_adapter_cvec(llm.ctx, data, buffer.size, n_embd, 1, n_layer - 1)
-out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, seed=0,
-                            stop={list(STOP_BASE)!r})
-print(out["choices"][0]["text"].strip())
+tokens = np.load(tokens_file).tolist()
+out = llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, seed=0,
+                            stop=stop, **sampling)
+choice = out["choices"][0]
+print(json.dumps({"answer": choice["text"].strip(), "finish_reason": choice["finish_reason"]}))
 """
 
 
@@ -90,11 +97,13 @@ def main() -> None:
         thread_speed(model_path, args.tokens, args.rounds),
         *busy_thread_speed(model_path, args.tokens, args.busy_rounds),
     ]
-    cold, notes = cold_start(engine, profiles["ko"], model_path, args.cold_runs)
+    cold, notes, same = cold_start(engine, profiles["ko"], model_path, args.cold_runs, args.tokens)
     rows.append(cold)
     print_table(rows)
     for note in notes:
         print(note)
+    if not same:
+        sys.exit("Error: the cold-start comparison is not equal work: the answers differ")
 
 
 def make_profile(engine: Engine, language: str, seed: int) -> Profile:
@@ -113,7 +122,7 @@ def make_profile(engine: Engine, language: str, seed: int) -> Profile:
 
 def decoding_speed(engine: Engine, profile: Profile, tokens: int, rounds: int) -> tuple:
     """Decoding tokens/s from llama.cpp's own counters, steered and unsteered in pairs."""
-    steered_buffer = profile.buffer(engine.spec)
+    steered_buffer = profile_buffer(profile, engine.spec)
     speeds = in_pairs(
         lambda: tokens_per_s(engine, steered_buffer, tokens),
         lambda: tokens_per_s(engine, None, tokens),
@@ -198,7 +207,10 @@ def switch_vs_reload(
     engine: Engine, profiles: dict[str, Profile], model_path: Path, reloads: int
 ) -> tuple:
     """Median time of a profile switch (set_control) vs a fresh model load."""
-    buffers = [profiles["ko"].buffer(engine.spec), profiles["es"].buffer(engine.spec)]
+    buffers = [
+        profile_buffer(profiles["ko"], engine.spec),
+        profile_buffer(profiles["es"], engine.spec),
+    ]
     switch = median_time(lambda i: engine.set_control(buffers[i % 2]), 50)
     engine.set_control(None)
     reload = median_time(lambda i: Engine(model_path), reloads)
@@ -213,32 +225,40 @@ def switch_vs_reload(
 
 
 def cold_start(
-    engine: Engine, profile: Profile, model_path: Path, runs: int
-) -> tuple[tuple, list[str]]:
-    """Wall time of ``surgsteer ask`` in a fresh process vs the bare llama-cpp-python script."""
+    engine: Engine, profile: Profile, model_path: Path, runs: int, tokens: int
+) -> tuple[tuple, list[str], bool]:
+    """Wall time of ``surgsteer ask`` in a fresh process vs the bare llama-cpp-python script
+    doing the same work: the prompt tokens ``ask`` decodes, the control buffer it applies
+    (the profile's vectors on every token, ``--localize vector``), greedy sampling with its
+    sampler settings and stop sequences, ``tokens`` at most. The row passes only when both
+    give the same answer and end for the same reason (the third value)."""
     with tempfile.TemporaryDirectory() as tmp:
         vectors = Path(tmp) / "vectors"
         for vector in (profile.en, profile.loc):
             vector_file.write(vector, vectors / f"{vector.language}.{vector.role}.gguf")
         buffer_file = Path(tmp) / "buffer.npy"
-        np.save(buffer_file, profile.buffer(engine.spec))
+        np.save(buffer_file, profile_buffer(profile, engine.spec))
+        tokens_file = Path(tmp) / "tokens.npy"
+        prompt = qa_prompt(QUESTION, chat_template=engine.chat_template)
+        np.save(tokens_file, np.array(engine.tokenize(prompt), dtype=np.int64))
         env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-        ask = [sys.executable, "-m", "surgsteer_cli", "ask", "--json", "--max-tokens", "32"]
-        ask += ["--vectors", str(vectors), QUESTION]
+        ask = [sys.executable, "-m", "surgsteer_cli", "ask", "--json", "--localize", "vector"]
+        ask += ["--max-tokens", str(tokens), "--vectors", str(vectors), QUESTION]
         bare = [sys.executable, "-c", BARE_SCRIPT, str(model_path), str(buffer_file)]
-        bare += [str(qa_prompt(QUESTION)), "32", str(available_cpus())]
-        outputs: dict[str, str] = {}
+        bare += [str(tokens_file), str(tokens), str(available_cpus())]
+        bare += [json.dumps(stop_sequences(engine.chat_template)), json.dumps(SAMPLING)]
+        outputs: dict[str, dict] = {}
 
         def wall_time(name: str, command: list[str]) -> float:
             started = time.perf_counter()
             done = subprocess.run(command, capture_output=True, env=env, check=True)
-            outputs[name] = done.stdout.decode()
+            outputs[name] = json.loads(done.stdout)
             return time.perf_counter() - started
 
         in_pairs(lambda: wall_time("ask", ask), lambda: wall_time("bare", bare), 1)  # warm-up
         times = in_pairs(lambda: wall_time("ask", ask), lambda: wall_time("bare", bare), runs)
-    record = json.loads(outputs["ask"])
-    same = record["answer"] == outputs["bare"].strip()
+    record, plain = outputs["ask"], outputs["bare"]
+    same = (record["answer"], record["finish_reason"]) == (plain["answer"], plain["finish_reason"])
     ratio = median_ratio(*times)
     row = (
         f"cold start, steered, {record['timings']['decoded_tokens'] + 1} tokens ({runs} pairs)",
@@ -249,12 +269,14 @@ def cold_start(
         ratio <= 1.3,
     )
     notes = [
-        f"same answer from both: {'yes' if same else 'NO'} ({record['answer']!r})",
+        f"same answer from both: {'yes' if same else 'NO'} "
+        f"(ask {record['finish_reason']}: {record['answer']!r}; "
+        f"bare {plain['finish_reason']}: {plain['answer']!r})",
         "import costs in a fresh interpreter: "
         + ", ".join(f"{m} {import_time(m):.2f} s" for m in IMPORTS)
         + f"; py3langid model load {langid_load_time():.2f} s (Latin/Arabic-script questions)",
     ]
-    return row, notes
+    return row, notes, same
 
 
 def in_pairs(

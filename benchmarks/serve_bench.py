@@ -13,7 +13,7 @@ the run hits all of them alike, and the medians over rounds are shown. Goal: the
 server's requests/s >= 0.95x llama_cpp.server's. The baseline needs llama-cpp-python's own
 server extra (``pip install starlette-context``). Run from the repository root:
 
-    python benchmarks/serve_bench.py [--requests 16] [--tokens 32] [--rounds 3]
+    python -m benchmarks.serve_bench [--requests 16] [--tokens 32] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -33,12 +33,11 @@ from pathlib import Path
 
 import openai
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.local_server import free_port, wait_until_up
+from surgsteer_cli.cpus import available_cpus
+from surgsteer_cli.models import resolve_model
 
-from benchmarks.local_server import free_port, wait_until_up  # noqa: E402
-from surgsteer_cli.engine import available_cpus  # noqa: E402
-from surgsteer_cli.models import resolve_model  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 QUESTIONS = (
     "대한민국의 긴급 전화번호는 무엇인가요?",

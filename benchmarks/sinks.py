@@ -8,23 +8,19 @@ L BMLAMA facts of the extraction split: the share of the EN direction's squared 
 largest coordinates and the typical norm, with sinks pooled (``SINK_FACTOR = inf``, what
 surgsteer did before) and left out (the default), and how many tokens were sinks.
 
-    python benchmarks/sinks.py [--model NAME|PATH] [--lang ko] [--items 40]
+    python -m benchmarks.sinks [--model NAME|PATH] [--lang ko] [--items 40]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from surgsteer_cli.inspection import top_share  # noqa: E402
-from surgsteer_convert import activations  # noqa: E402
-from surgsteer_convert.contrasts import en_contrast, load_extraction_data  # noqa: E402
-from surgsteer_convert.loading import load_model  # noqa: E402
+from surgsteer_cli.inspection import top_share
+from surgsteer_convert import activations
+from surgsteer_convert.contrasts import en_contrast, load_extraction_data
+from surgsteer_convert.loading import load_model
 
 
 def measure(loaded, contrast, factor: float) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from surgsteer_cli.session import (
     LOOP_MAX_PERIOD,
     LOOP_MIN_CHARS,
     LOOP_MIN_REPEATS,
-    AnswerSettings,
+    AnswerOptions,
     Session,
     Steering,
 )
@@ -89,12 +89,12 @@ def steering_record(steering: Steering) -> dict[str, object]:
     }
 
 
-def sampling_record(session: Session, settings: AnswerSettings) -> dict[str, object]:
+def sampling_record(session: Session, options: AnswerOptions) -> dict[str, object]:
     """How an answer was sampled and where it stops, as JSON-ready fields."""
     return {
-        "max_tokens": settings.max_tokens,
-        "temperature": settings.temperature,
-        "seed": settings.seed,
+        "max_tokens": options.max_tokens,
+        "temperature": options.temperature,
+        "seed": options.seed,
         **SAMPLING,
         "stop": session.stop_sequences,
         "loop_detector": {

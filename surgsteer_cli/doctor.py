@@ -19,6 +19,7 @@ from surgsteer_cli.engine import Engine, gpu_backend
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import discover
 from surgsteer_cli.session import RuntimeOptions, Session, load_engine
+from surgsteer_cli.steering import profile_buffer
 
 PROBE_TEXT = "The capital of France is"
 PROBE_NORM = 10.0
@@ -116,7 +117,7 @@ def check_profiles(session: Session) -> Check:
     base = engine.next_logits(PROBE_TEXT)
     inert = []
     for code, profile in sorted(session.profiles.items()):
-        engine.set_control(profile.buffer(engine.spec))
+        engine.set_control(profile_buffer(profile, engine.spec))
         if np.array_equal(engine.next_logits(PROBE_TEXT), base):
             inert.append(code)
     engine.set_control(None)

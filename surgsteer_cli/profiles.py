@@ -1,38 +1,19 @@
-"""Steering profiles: the EN and LOC vectors of one language for one model, combined into the
-single control buffer llama.cpp applies."""
+"""Steering profiles: the EN and LOC vectors of one language for one model, and where they are
+found (``steering`` turns a profile into what llama.cpp applies)."""
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from surgsteer_cli import vector_file
 from surgsteer_cli.console import warn
-from surgsteer_cli.errors import ModelMismatchError, SurgsteerError, VectorFileError
+from surgsteer_cli.errors import ModelMismatchError, VectorFileError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.paths import resource_dir, user_vectors_dir
-from surgsteer_cli.steering import Part, control_buffer
-from surgsteer_cli.vector_file import ROLES, SteeringVector
-
-MAX_SCALE = 10.0
-"""Largest |scale| accepted. A scale is a fraction of a block's typical activation norm
-(the shipped defaults are below 0.06, and 0.1 at the deep band already repeats one word), so
-ten times a whole activation only ever destroys the answer; NaN and infinities never steer."""
-
-
-def check_scale(scale: float) -> float:
-    """``scale`` if it is finite and within +-MAX_SCALE, else a SurgsteerError: for scales
-    people type (a file's ``default_scale`` is checked by ``vector_file.validate``)."""
-    if not math.isfinite(scale) or abs(scale) > MAX_SCALE:
-        raise SurgsteerError(
-            f"scale {scale:g} is not a number from -{MAX_SCALE:g} to {MAX_SCALE:g}"
-        )
-    return scale
+from surgsteer_cli.vector_file import SteeringVector
 
 
 @dataclass
@@ -43,37 +24,6 @@ class Profile:
     en: SteeringVector | None = None
     loc: SteeringVector | None = None
     sources: list[Path] = field(default_factory=list)
-
-    def parts(
-        self,
-        *,
-        en_scale: float | None = None,
-        loc_scale: float | None = None,
-        roles: Iterable[str] = ROLES,
-    ) -> list[Part]:
-        """(vector, scale, band blocks) for each of ``roles`` the profile has; scales default
-        to each file's ``default_scale``."""
-        explicit = {"en": en_scale, "loc": loc_scale}
-        found = []
-        for role in roles:
-            vector = getattr(self, role)
-            if vector is not None:
-                scale = vector.default_scale if explicit[role] is None else explicit[role]
-                found.append((vector, scale, vector.band_layers))
-        return found
-
-    def buffer(
-        self, spec: ModelSpec, *, en_scale: float | None = None, loc_scale: float | None = None
-    ) -> np.ndarray:
-        """Both roles at their bands in one buffer (every token steered alike)."""
-        return control_buffer(spec, self.parts(en_scale=en_scale, loc_scale=loc_scale))
-
-    def scales(
-        self, en_scale: float | None = None, loc_scale: float | None = None
-    ) -> dict[str, float]:
-        """The scales that ``parts`` would use for each role present."""
-        parts = self.parts(en_scale=en_scale, loc_scale=loc_scale)
-        return {vector.role: scale for vector, scale, _ in parts}
 
 
 def default_dirs() -> list[Path]:

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from surgsteer_cli.engine import available_cpus, last_llama_error, silence_llama_logs
+from surgsteer_cli.cpus import available_cpus
+from surgsteer_cli.engine import last_llama_error, silence_llama_logs
 from surgsteer_cli.errors import ModelLoadError, SurgsteerError
 from surgsteer_cli.model_spec import fingerprint
 from surgsteer_cli.models import model_metadata

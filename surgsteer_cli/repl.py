@@ -20,9 +20,9 @@ from rich.console import Console
 from surgsteer_cli.console import safe
 from surgsteer_cli.display import language_text, profile_text
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.profiles import check_scale
 from surgsteer_cli.prompting import Turn
-from surgsteer_cli.session import LOCALIZE, AnswerSettings, Session, Steering
+from surgsteer_cli.session import LOCALIZE, AnswerOptions, Session, Steering
+from surgsteer_cli.steering import check_scale
 from surgsteer_cli.untrusted import terminal_text
 
 HELP = {
@@ -85,10 +85,10 @@ class ChatView:
 class Chat:
     """A conversation with one loaded model: questions, /commands and the kept history."""
 
-    def __init__(self, session: Session, view: ChatView, settings: AnswerSettings) -> None:
+    def __init__(self, session: Session, view: ChatView, options: AnswerOptions) -> None:
         self.session = session
         self.view = view
-        self.settings = settings
+        self.options = options
         self.history: list[Turn] = []
 
     def handle(self, line: str) -> bool:
@@ -105,7 +105,7 @@ class Chat:
         return True
 
     def _turn(self, question: str) -> None:
-        s = self.settings
+        s = self.options
         steering = self.session.steering(question, s.request)
         self.view.steering(steering, switched=self.session.apply(steering))
         self._make_room(question, steering.system)
@@ -132,7 +132,7 @@ class Chat:
         n_ctx = self.session.engine.llm.n_ctx()
         if self.session.prompt_tokens(question, system=system) + 1 > n_ctx:
             raise SurgsteerError(f"the question does not fit the context of {n_ctx} tokens")
-        room = n_ctx - self.settings.max_tokens
+        room = n_ctx - self.options.max_tokens
         while self.history and (
             self.session.prompt_tokens(question, self.history, system=system) > room
         ):
@@ -159,14 +159,14 @@ class Chat:
 
     def _ask_for(self, **changes: object) -> None:
         """Change the steering request of the turns to come."""
-        self.settings.request = replace(self.settings.request, **changes)
+        self.options.request = replace(self.options.request, **changes)
 
     def _lang(self, argument: str) -> None:
         if argument == "auto":
             self._ask_for(language=None)
         elif argument:
             self._ask_for(language=self.session.check_language(argument))
-        current = self.settings.request.language or "auto (detected each turn)"
+        current = self.options.request.language or "auto (detected each turn)"
         self.view.message(f"language: {current}")
 
     def _steer(self, argument: str) -> None:
@@ -197,7 +197,7 @@ class Chat:
         self.view.message(f"{role} scale: {'from the file' if scale is None else f'{scale:g}'}")
 
     def _show_profile(self) -> None:
-        r = self.settings.request
+        r = self.options.request
         self.view.message(
             f"language: {r.language or 'auto'} · steering {'on' if r.steer else 'off'} · "
             f"localize by {r.localize} · "

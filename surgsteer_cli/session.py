@@ -31,7 +31,7 @@ from surgsteer_cli.engine import UNSTEERED, Completion, Control, Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile, discover
 from surgsteer_cli.prompting import Prompt, Turn, qa_prompt, stop_sequences
-from surgsteer_cli.steering import check_placement, control, location_line
+from surgsteer_cli.steering import check_placement, control, location_line, parts
 from surgsteer_cli.vector_file import LANGUAGE_CODE
 
 ENGLISH = "en"
@@ -89,7 +89,7 @@ class SteeringRequest:
 
 
 @dataclass
-class AnswerSettings:
+class AnswerOptions:
     """How to steer and sample answers: the shared CLI options, changed in chat by /commands."""
 
     request: SteeringRequest = field(default_factory=SteeringRequest)
@@ -193,22 +193,28 @@ class Session:
             roles.append("loc")
         if request.localize != "vector" and system is None:
             note = f"no country known for {code}: localized by the LOC vector"
-        parts = profile.parts(en_scale=request.en_scale, loc_scale=request.loc_scale, roles=roles)
+        steered = parts(
+            profile,
+            self.engine.spec,
+            roles=roles,
+            en_scale=request.en_scale,
+            loc_scale=request.loc_scale,
+        )
         placements = {
             vector.role: request.placements.get(vector.role) or vector.placement
-            for vector, _, _ in parts
+            for vector, _, _ in steered
         }
         return Steering(
             code,
             confidence,
             profile=code,
-            scales={vector.role: scale for vector, scale, _ in parts},
-            layers={vector.role: list(layers) for vector, _, layers in parts},
+            scales={vector.role: scale for vector, scale, _ in steered},
+            layers={vector.role: list(layers) for vector, _, layers in steered},
             placements=placements,
             localize=request.localize,
             system=system,
             note=note,
-            control=control(self.engine.spec, parts, placements),
+            control=control(self.engine.spec, steered, placements),
             files=list(profile.sources),
         )
 

@@ -1,5 +1,17 @@
-"""How steering vectors become what llama.cpp applies: one control buffer per part of the
-conversation (``engine.Control``), from each role's vector, scale, blocks and placement.
+"""How a profile becomes what llama.cpp applies: a **config** picks the roles and their blocks,
+each role gets a scale, and the parts become one control buffer per part of the conversation
+(``engine.Control``), each role where its placement says.
+
+Configs (``CONFIGS``):
+
+- ``none``: no steering;
+- ``en-all``: the EN vector on every block it has a direction for;
+- ``en-mid``: the EN vector on its band (middle blocks);
+- ``loc-deep``: the LOC vector on its band (deep blocks);
+- ``surgical``: EN on its band plus LOC on its band (what ``ask --localize vector`` applies);
+- ``prompt``: no vector; the country named in a system line (the ceiling a LOC vector imitates).
+
+A scale of ``None`` means the vector file's ``default_scale``, a band of ``None`` the file's.
 
 The culture can also reach the model as text: ``location_line`` names the language's country
 in a system line (``--localize prompt``).
@@ -16,15 +28,35 @@ default, ``--en-at``/``--loc-at`` override it):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from surgsteer_cli.datasets.blend import LANGUAGE_REGION
 from surgsteer_cli.engine import Control
 from surgsteer_cli.errors import SurgsteerError, VectorFileError
-from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.model_spec import ModelSpec, parse_band
+from surgsteer_cli.profiles import Profile
 from surgsteer_cli.vector_file import PLACEMENTS, SteeringVector
+
+CONFIGS = ("none", "en-all", "en-mid", "loc-deep", "surgical", "prompt")
+CEILING = "prompt"
+CONFIG_ROLES: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "en-all": ("en",),
+    "en-mid": ("en",),
+    "loc-deep": ("loc",),
+    "surgical": ("en", "loc"),
+    "prompt": (),
+}
+"""The vector roles each config adds (module doc)."""
+VECTOR_CONFIGS = tuple(config for config in CONFIGS if CONFIG_ROLES[config])
+"""The configs that add a vector."""
+
+MAX_SCALE = 10.0
+"""Largest |scale| accepted. A scale is a fraction of a block's typical activation norm
+(the shipped defaults are below 0.06, and 0.1 at the deep band already repeats one word), so
+ten times a whole activation only ever destroys the answer; NaN and infinities never steer."""
 
 PARTS = ("question", "prefix", "answer")
 COVERS = {"all": PARTS, "prompt": ("question", "prefix"), "question": ("question",)}
@@ -33,6 +65,69 @@ assert tuple(COVERS) == PLACEMENTS
 
 Part = tuple[SteeringVector, float, Iterable[int]]
 """One role's vector, its scale and the blocks it is added after."""
+
+
+def check_scale(scale: float) -> float:
+    """``scale`` if it is finite and within +-MAX_SCALE, else a SurgsteerError: for scales
+    people type (a file's ``default_scale`` is checked by ``vector_file.validate``)."""
+    if not math.isfinite(scale) or abs(scale) > MAX_SCALE:
+        raise SurgsteerError(
+            f"scale {scale:g} is not a number from -{MAX_SCALE:g} to {MAX_SCALE:g}"
+        )
+    return scale
+
+
+def scale_of(vector: SteeringVector, scale: float | None) -> float:
+    """``scale``, or the vector file's ``default_scale`` when it is None."""
+    return vector.default_scale if scale is None else scale
+
+
+def missing(profile: Profile | None, roles: Iterable[str]) -> list[str]:
+    """The roles of ``roles`` that ``profile`` has no vector for."""
+    return [role for role in roles if profile is None or getattr(profile, role) is None]
+
+
+def parts(
+    profile: Profile,
+    spec: ModelSpec,
+    config: str = "surgical",
+    *,
+    roles: Sequence[str] | None = None,
+    en_scale: float | None = None,
+    loc_scale: float | None = None,
+    en_band: str | None = None,
+    loc_band: str | None = None,
+) -> list[Part]:
+    """(vector, scale, blocks) for each role of ``config`` (``roles``: only these) that
+    ``profile`` has. Blocks: the band ``"A-B"`` given, else the file's band (``en-all``: every
+    block the EN vector has)."""
+    scales = {"en": en_scale, "loc": loc_scale}
+    bands = {"en": en_band, "loc": loc_band}
+    found: list[Part] = []
+    for role in CONFIG_ROLES[config] if roles is None else roles:
+        vector = getattr(profile, role)
+        if vector is None:
+            continue
+        if config == "en-all":
+            layers = vector.layers
+        elif bands[role] is None:
+            layers = vector.band_layers
+        else:
+            start, end = parse_band(bands[role], spec.n_layer)
+            layers = list(range(start, end + 1))
+        found.append((vector, scale_of(vector, scales[role]), layers))
+    return found
+
+
+def profile_buffer(
+    profile: Profile,
+    spec: ModelSpec,
+    *,
+    en_scale: float | None = None,
+    loc_scale: float | None = None,
+) -> np.ndarray:
+    """Both roles of ``profile`` at their bands in one buffer (every token steered alike)."""
+    return control_buffer(spec, parts(profile, spec, en_scale=en_scale, loc_scale=loc_scale))
 
 
 def check_placement(placement: str) -> str:

@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from surgsteer_cli import console, paths  # noqa: E402
-from surgsteer_cli.engine import available_cpus  # noqa: E402
+from surgsteer_cli.cpus import available_cpus  # noqa: E402
 from surgsteer_cli.errors import ModelLoadError, ModelMismatchError  # noqa: E402
 from surgsteer_cli.model_spec import ModelSpec  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402

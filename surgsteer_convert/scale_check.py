@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from surgsteer_cli import langid
 from surgsteer_cli.datasets.blend import LANGUAGE_REGION, load_blend, load_instructions
 from surgsteer_cli.datasets.bmlama import load_bmlama
 from surgsteer_cli.datasets.splits import load_splits
+from surgsteer_cli.evaluation.answer_language import in_english
 from surgsteer_cli.evaluation.localization import localization_prompt
 from surgsteer_cli.vector_file import SteeringVector
 from surgsteer_convert.contrasts import filled
@@ -112,7 +112,7 @@ def english_answers(
         )
     new_tokens = output[:, input_ids.shape[1] :]
     answers = loaded.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-    return sum(langid.detect(answer, ["en", language]).language == "en" for answer in answers)
+    return sum(in_english(answer, language) for answer in answers)
 
 
 def perplexity(

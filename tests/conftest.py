@@ -55,31 +55,31 @@ def capable_model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def loaded_engine(model_path: Path) -> Engine:
-    """The default model loaded once into llama.cpp for the whole test session."""
+def small_engine(model_path: Path) -> Engine:
+    """The small test model (Gemma 3 270M) loaded once into llama.cpp for the whole session."""
     from surgsteer_cli.engine import Engine
 
     return Engine(model_path)
 
 
 @pytest.fixture
-def engine(loaded_engine: Engine) -> Iterator[Engine]:
+def engine(small_engine: Engine) -> Iterator[Engine]:
     """The shared engine, unsteered before and after the test."""
-    loaded_engine.set_control(None)
-    yield loaded_engine
-    loaded_engine.set_control(None)
+    small_engine.set_control(None)
+    yield small_engine
+    small_engine.set_control(None)
 
 
 @pytest.fixture
-def default_model(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Commands (in process or in a subprocess) run the cached default model."""
+def small_model(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Commands (in process or in a subprocess) run the cached small test model."""
     monkeypatch.setenv("SURGSTEER_MODEL", str(model_path))
     return model_path
 
 
 @pytest.fixture
 def cached_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    """In-process commands get the shared engine for the default model instead of loading it
+    """In-process commands get the shared engine of the small model instead of loading it
     again (other model paths still load for real); SURGSTEER_MODEL points at it."""
     from surgsteer_cli import session
     from surgsteer_cli.engine import Engine
@@ -92,9 +92,9 @@ def cached_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     return engine
 
 
-@pytest.fixture
-def make_vector(loaded_engine: Engine) -> Callable[..., SteeringVector]:
-    """Build a SteeringVector for the default model: seeded random directions of norm
+@pytest.fixture(scope="session")
+def make_vector(small_engine: Engine) -> Callable[..., SteeringVector]:
+    """Build a SteeringVector for the small test model: seeded random directions of norm
     ``norm`` at ``layers`` (or the given ``directions``)."""
     from surgsteer_cli.vector_file import SteeringVector
 
@@ -110,7 +110,7 @@ def make_vector(loaded_engine: Engine) -> Callable[..., SteeringVector]:
         directions: dict[int, np.ndarray] | None = None,
         spec: ModelSpec | None = None,
     ) -> SteeringVector:
-        spec = spec or loaded_engine.spec
+        spec = spec or small_engine.spec
         if directions is None:
             rng = np.random.default_rng(seed)
             directions = {}

@@ -1,4 +1,4 @@
-"""``surgsteer ask`` end to end on the real default model (answers of a few tokens)."""
+"""``surgsteer ask`` end to end on the small test model (Gemma 3 270M)."""
 
 from __future__ import annotations
 
@@ -183,8 +183,8 @@ class TestErrors:
         assert_one_line_error(ask("--vectors", str(ko_vectors), ENGLISH), "ko.loc.gguf")
 
     @pytest.mark.usefixtures("cached_engine")
-    def test_vector_for_another_model(self, make_vector, loaded_engine, tmp_path: Path) -> None:
-        spec = dataclasses.replace(loaded_engine.spec, n_embd=1024)
+    def test_vector_for_another_model(self, make_vector, small_engine, tmp_path: Path) -> None:
+        spec = dataclasses.replace(small_engine.spec, n_embd=1024)
         vector = make_vector("loc", "ko", [3], spec=spec)
         path = vector_file.write(vector, tmp_path / "ko.gguf")
         assert_one_line_error(

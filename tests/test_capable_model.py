@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from surgsteer_cli import vector_file
-from surgsteer_cli.engine import Engine, available_cpus
+from surgsteer_cli.cpus import available_cpus
+from surgsteer_cli.engine import Engine
 from surgsteer_cli.evaluation.scoring import Scorer
 from surgsteer_cli.evaluation.selection import LANGUAGES, load_eval_data
 from surgsteer_cli.evaluation.transfer import letter_tokens, mcq_prompt, mcq_row
@@ -45,6 +46,35 @@ def test_bands_come_from_the_layer_analysis() -> None:
         assert list(en.band) == report["en_band"] and list(loc.band) == report["loc_band"]
 
 
+KOREA = re.compile(r"\bKorean?\b|한국|대한민국", re.IGNORECASE)
+KOREA_NUMBER = re.compile(r"(?<!\d)(112|119)(?!\d)")
+ELSEWHERE = re.compile(r"\b(most|many|other|all|some) countries\b|\bEurope", re.IGNORECASE)
+
+
+def gives_korea_s_number_for_korea(answer: str) -> bool:
+    """Whether a sentence of ``answer`` gives 112 or 119 and names Korea, and none of those
+    sentences is about other countries ("in most countries is 112" is not Korea's answer)."""
+    sentences = [s for s in re.split(r"(?<=[.!?。])\s+|\n+", answer) if KOREA_NUMBER.search(s)]
+    return any(KOREA.search(s) for s in sentences) and not any(
+        ELSEWHERE.search(s) for s in sentences
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "korea_s"),
+    [
+        ("In South Korea, call 112 for the police and 119 for fire or an ambulance.", True),
+        ("한국의 긴급 전화번호는 112(경찰)와 119(소방)입니다.", True),
+        ("The emergency number in most countries is 112.", False),
+        ("The emergency number is 112.", False),
+        ("In Korea, dial 911.", False),
+        ("Korea's number is 1120.", False),
+    ],
+)
+def test_the_headline_check_wants_korea_s_number_for_korea(answer: str, korea_s: bool) -> None:
+    assert gives_korea_s_number_for_korea(answer) is korea_s
+
+
 @pytest.mark.parametrize(("localize", "roles"), [("prompt", {"en"}), ("vector", {"en", "loc"})])
 def test_headline_korean_profile_gives_korea_s_emergency_number(
     capable_model_path: Path, localize: str, roles: set[str]
@@ -59,9 +89,9 @@ def test_headline_korean_profile_gives_korea_s_emergency_number(
     assert steered.returncode == 0, steered.stderr
     record = json.loads(steered.stdout)
     assert record["profile"] == "ko" and set(record["scales"]) == roles
-    answer = record["answer"]
-    assert re.search(r"(?<!\d)(112|119)(?!\d)", answer), answer
-    assert re.search(r"\bKorea", answer) and "most countries" not in answer, answer
+    assert record["localize"] == localize
+    assert ("The user is in South Korea." in record["prompt"]) == (localize == "prompt")
+    assert gives_korea_s_number_for_korea(record["answer"]), record["answer"]
 
 
 def test_letter_questions_put_the_probability_on_the_letters(capable_model_path: Path) -> None:

@@ -16,7 +16,7 @@ from surgsteer_cli.cli import main
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import Profile
 from surgsteer_cli.repl import Chat, ChatView, run
-from surgsteer_cli.session import AnswerSettings, Session, SteeringRequest
+from surgsteer_cli.session import AnswerOptions, Session, SteeringRequest
 
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 ENGLISH = "What is the capital of France?"
@@ -136,8 +136,8 @@ class InterruptingRecorder(Recorder):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def new_chat(engine, view: ChatView, **settings) -> Chat:
-    return Chat(Session(engine, {}), view, AnswerSettings(**settings))
+def new_chat(engine, view: ChatView, **options) -> Chat:
+    return Chat(Session(engine, {}), view, AnswerOptions(**options))
 
 
 def test_ctrl_c_stops_the_answer_not_the_chat(engine) -> None:
@@ -148,7 +148,7 @@ def test_ctrl_c_stops_the_answer_not_the_chat(engine) -> None:
     assert "(stopped)" in view.messages
     assert chat.history == [("Write a long story about a dragon.", view.pieces[0].rstrip())]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    chat.settings.max_tokens = 2
+    chat.options.max_tokens = 2
     assert chat.handle(ENGLISH)
     assert len(chat.history) == 2
 
@@ -196,8 +196,8 @@ def test_a_question_too_long_for_the_context_keeps_the_history(engine) -> None:
 def test_lang_setting_selects_the_profile(engine, make_vector) -> None:
     view = Recorder()
     profiles = {"ko": Profile("ko", loc=make_vector("loc", "ko", [12]))}
-    request = SteeringRequest(language="ko", localize="vector")
-    chat = Chat(Session(engine, profiles), view, AnswerSettings(request, max_tokens=2))
+    options = AnswerOptions(SteeringRequest(language="ko", localize="vector"), max_tokens=2)
+    chat = Chat(Session(engine, profiles), view, options)
     chat.handle(ENGLISH)
     assert "switch: ko Korean (--lang) -> profile ko: LOC x1 @ blocks 12" in view.messages
     chat.handle("/localize prompt")

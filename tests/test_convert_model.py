@@ -1,4 +1,4 @@
-"""The converted default model in PyTorch: padding-free batching, and parity with llama.cpp.
+"""The converted small test model in PyTorch: padding-free batching, and parity with llama.cpp.
 
 The converted model is cached (``paths.cache_dir()/hf``); the first run converts it (~1-2 min).
 """

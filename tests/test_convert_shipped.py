@@ -9,6 +9,7 @@ import gguf
 import numpy as np
 
 from surgsteer_cli.profiles import discover
+from surgsteer_cli.steering import profile_buffer
 from surgsteer_cli.vector_file import read
 
 SHIPPED = Path(__file__).resolve().parents[1] / "vectors" / "gemma3-270m"
@@ -48,12 +49,12 @@ def test_bands_and_model_match_the_shipped_layer_report() -> None:
         assert all(norm > 0 for norm in norms)
 
 
-def test_runtime_finds_a_profile_per_language(loaded_engine) -> None:
-    profiles = discover(loaded_engine.spec)
+def test_runtime_finds_a_profile_per_language(small_engine) -> None:
+    profiles = discover(small_engine.spec)
     for lang in LANGUAGES:
         profile = profiles[lang]
         assert profile.en is not None and profile.loc is not None
         assert {path.parent for path in profile.sources} == {SHIPPED}
-        buffer = profile.buffer(loaded_engine.spec)
+        buffer = profile_buffer(profile, small_engine.spec)
         steered = {row + 1 for row in np.flatnonzero(np.abs(buffer).sum(axis=1))}
         assert steered == set(profile.en.band_layers) | set(profile.loc.band_layers)

@@ -1,4 +1,4 @@
-"""``surgsteer doctor`` on the real default model, and its verdicts when something is wrong."""
+"""``surgsteer doctor`` on the small test model, and its verdicts when something is wrong."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Control vectors in the real llama.cpp on the real default model, judged by the logits."""
+"""Control vectors in the real llama.cpp on the small test model, judged by the logits."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile
 from surgsteer_cli.session import Session, SteeringRequest
+from surgsteer_cli.steering import profile_buffer
 
 TEXT = "The emergency phone number in Korea is"
 
@@ -53,15 +54,15 @@ def test_scale_s_on_v_equals_the_vector_s_times_v(engine: Engine, make_vector) -
     v = make_vector("loc", "ko", [12, 13])
     scaled_directions = {layer: np.float32(s) * d for layer, d in v.directions.items()}
     sv = make_vector("loc", "ko", directions=scaled_directions)
-    by_scale = Profile("ko", loc=v).buffer(engine.spec, loc_scale=s)
-    by_vector = Profile("ko", loc=sv).buffer(engine.spec, loc_scale=1.0)
+    by_scale = profile_buffer(Profile("ko", loc=v), engine.spec, loc_scale=s)
+    by_vector = profile_buffer(Profile("ko", loc=sv), engine.spec, loc_scale=1.0)
     assert np.array_equal(by_scale, by_vector)
 
     engine.set_control(by_scale)
     scaled = engine.next_logits(TEXT)
     engine.set_control(by_vector)
     assert np.array_equal(engine.next_logits(TEXT), scaled)
-    engine.set_control(Profile("ko", loc=v).buffer(engine.spec, loc_scale=1.0))
+    engine.set_control(profile_buffer(Profile("ko", loc=v), engine.spec, loc_scale=1.0))
     assert not np.array_equal(engine.next_logits(TEXT), scaled)
 
 

@@ -1,4 +1,4 @@
-"""``surgsteer eval`` end to end on the default model: a run killed midway and resumed ends
+"""``surgsteer eval`` end to end on the small test model: a run killed midway and resumed ends
 with exactly the rows of an uninterrupted run; missing vectors skip a language's steered
 settings; bad input gives one-line errors."""
 
@@ -32,7 +32,7 @@ ROWS = 13  # English transfer, then per (setting, language): transfer and three 
 
 
 def write_vectors(directory: Path, languages: list[str]) -> Path:
-    """Random EN (middle band) and LOC (deep band) vectors made for the default model."""
+    """Random EN (middle band) and LOC (deep band) vectors made for the small test model."""
     spec = ModelSpec.from_metadata(model_metadata(resolve_model("gemma3-270m")))
     rng = np.random.default_rng(7)
     for language in languages:

@@ -1,10 +1,12 @@
 """``surgsteer eval --workers N`` on a real local Ray runtime (two workers, a few items): the
-rows of a run in one process, a SIGKILLed worker's shards retried, Ctrl-C on the driver
-stopping the workers and leaving a run that resumes, clear errors, and no Ray at all without
-``--workers``. Each run is a real ``surgsteer`` process, as a user starts it."""
+rows of a run in one process (a steered config, so a worker that did not steer would
+differ), a SIGKILLed worker's shards retried, Ctrl-C on the driver stopping the workers and
+leaving a run that resumes, clear errors, and no Ray at all without ``--workers``. Each run is
+a real ``surgsteer`` process, as a user starts it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,10 +19,12 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
+from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import RESULTS
 from surgsteer_cli.evaluation.settings import Setting
 from surgsteer_cli.evaluation.units import ModelWork, Unit
+from surgsteer_cli.vector_file import SteeringVector
 
 pytest.importorskip("ray")
 
@@ -45,11 +49,19 @@ main(sys.argv[1:])
 """
 
 
-def surgsteer_eval(model: Path, out: Path, *extra: str, python: str = "") -> list[str]:
-    """A small ``eval`` (Korean, unsteered, two items per axis, one thread) as a command line;
+def surgsteer_eval(
+    model: Path, out: Path, *extra: str, python: str = "", vectors: Path | None = None
+) -> list[str]:
+    """A small ``eval`` (Korean, two items per axis, one thread) as a command line: unsteered,
+    or with ``vectors`` unsteered and surgical on Transfer and native Localization;
     ``python``: code run with it as arguments instead of ``-m surgsteer_cli``."""
     start = ["-c", python, "eval"] if python else ["-m", "surgsteer_cli", "eval"]
-    options = ["--lang", "ko", "--config", "none", "--limit", "2", "--threads", "1"]
+    options = ["--lang", "ko", "--limit", "2", "--threads", "1"]
+    if vectors is None:
+        options += ["--config", "none"]
+    else:
+        options += ["--config", "none,surgical", "--vectors", str(vectors)]
+        options += ["--localization", "native"]
     return [sys.executable, *start, "--model", str(model), *options, "--out", str(out), *extra]
 
 
@@ -77,20 +89,47 @@ def rows(out: Path) -> list[str]:
     return sorted((out / RESULTS).read_text(encoding="utf-8").splitlines())
 
 
+def outcomes(lines: list[str], setting: str) -> dict[tuple[str, str], object]:
+    """What each item of ``setting`` came out as (the row without what names the setting)."""
+    found = {}
+    for row in map(json.loads, lines):
+        if row["setting"] == setting:
+            key = (row.pop("axis"), row.pop("item"))
+            found[key] = {k: v for k, v in row.items() if k not in ("setting", "scales")}
+    return found
+
+
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("home")
 
 
 @pytest.fixture(scope="module")
+def vectors(
+    tmp_path_factory: pytest.TempPathFactory, make_vector: Callable[..., SteeringVector]
+) -> Path:
+    """EN and LOC vectors for Korean, strong enough to change every Transfer item's scores."""
+    directory = tmp_path_factory.mktemp("vectors")
+    vector_file.write(make_vector("en", "ko", [5, 6], scale=2.0), directory / "ko.en.gguf")
+    vector_file.write(make_vector("loc", "ko", [12], seed=1), directory / "ko.loc.gguf")
+    return directory
+
+
+@pytest.fixture(scope="module")
 def one_process(
-    tmp_path_factory: pytest.TempPathFactory, model_path: Path, home: Path
+    tmp_path_factory: pytest.TempPathFactory, model_path: Path, home: Path, vectors: Path
 ) -> tuple[list[str], str]:
-    """The rows of a run without ``--workers``, and the Ray modules it imported."""
+    """The rows of a run without ``--workers`` (unsteered and surgical; each surgical Transfer
+    item gets other scores than its unsteered twin), and the Ray modules it imported."""
     out = tmp_path_factory.mktemp("one-process")
-    process = start(surgsteer_eval(model_path, out, python=IN_ONE_PROCESS), home)
+    command = surgsteer_eval(model_path, out, python=IN_ONE_PROCESS, vectors=vectors)
+    process = start(command, home)
     stderr = finish(process)
     assert process.returncode == 0, stderr
+    unsteered, surgical = outcomes(rows(out), "none"), outcomes(rows(out), "surgical")
+    assert unsteered.keys() == surgical.keys() and len(surgical) == 4
+    transfer = [key for key in surgical if key[0] == "transfer"]
+    assert len(transfer) == 2 and all(surgical[key] != unsteered[key] for key in transfer)
     return rows(out), stderr
 
 
@@ -127,10 +166,15 @@ def test_without_workers_ray_is_never_imported(one_process: tuple[list[str], str
 
 
 def test_two_workers_give_the_rows_of_one_process(
-    tmp_path: Path, model_path: Path, home: Path, one_process: tuple[list[str], str]
+    tmp_path: Path,
+    model_path: Path,
+    home: Path,
+    vectors: Path,
+    one_process: tuple[list[str], str],
 ) -> None:
     expected, _ = one_process
-    process = start(surgsteer_eval(model_path, tmp_path, "--workers", "2"), home)
+    command = surgsteer_eval(model_path, tmp_path, "--workers", "2", vectors=vectors)
+    process = start(command, home)
     stderr = finish(process)
     assert process.returncode == 0, stderr
     assert rows(tmp_path) == expected
@@ -138,10 +182,15 @@ def test_two_workers_give_the_rows_of_one_process(
 
 
 def test_a_killed_worker_loses_only_its_shards_which_are_retried(
-    tmp_path: Path, model_path: Path, home: Path, one_process: tuple[list[str], str]
+    tmp_path: Path,
+    model_path: Path,
+    home: Path,
+    vectors: Path,
+    one_process: tuple[list[str], str],
 ) -> None:
     expected, _ = one_process
-    process = start(surgsteer_eval(model_path, tmp_path, "--workers", "2"), home)
+    command = surgsteer_eval(model_path, tmp_path, "--workers", "2", vectors=vectors)
+    process = start(command, home)
     driver = psutil.Process(process.pid)
     wait_until(lambda: scored(tmp_path), process)  # past start-up: shards come back
     worker = wait_until(lambda: scoring_worker(driver), process)
@@ -157,12 +206,14 @@ def test_stopping_the_driver_stops_the_workers_and_a_rerun_resumes(
     tmp_path: Path,
     model_path: Path,
     home: Path,
+    vectors: Path,
     one_process: tuple[list[str], str],
     stop: signal.Signals,
 ) -> None:
     """SIGTERM stops a run on Ray as Ctrl-C does ("Interrupted.", status 130)."""
     expected, _ = one_process
-    process = start(surgsteer_eval(model_path, tmp_path, "--workers", "2"), home)
+    command = surgsteer_eval(model_path, tmp_path, "--workers", "2", vectors=vectors)
+    process = start(command, home)
     driver = psutil.Process(process.pid)
     wait_until(lambda: scored(tmp_path) and scoring_worker(driver), process)
     ray_processes = driver.children(recursive=True)
@@ -172,7 +223,7 @@ def test_stopping_the_driver_stops_the_workers_and_a_rerun_resumes(
     _, alive = psutil.wait_procs(ray_processes, timeout=30)
     assert not alive, [process.cmdline() for process in alive]
     assert 0 < scored(tmp_path) < len(expected)
-    rerun = start(surgsteer_eval(model_path, tmp_path), home)  # in one process: the same store
+    rerun = start(surgsteer_eval(model_path, tmp_path, vectors=vectors), home)  # one process
     stderr = finish(rerun)
     assert rerun.returncode == 0, stderr
     assert rows(tmp_path) == expected

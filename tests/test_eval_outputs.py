@@ -86,7 +86,8 @@ def fill(disk: Path, free_pages: int) -> Path:
         (1, "results.jsonl"),
         (2, "summary.csv"),
         (3, "summary.json"),
-        (4, "plane.png"),
+        (4, "answer-language.md"),
+        (5, "plane.png"),
     ],
 )
 def test_a_full_disk_is_one_error_naming_the_file(

@@ -1,5 +1,5 @@
-"""Shared-prefix log-likelihood scoring against from-scratch scoring, on the real default model
-and real BMLAMA items; steering reaches the scoring context; multiple-choice letters."""
+"""Shared-prefix log-likelihood scoring against from-scratch scoring, on the small test model
+(Gemma 3 270M) and real BMLAMA items; steering reaches the scoring context; choice letters."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from surgsteer_cli.datasets.blend import LANGUAGE_REGION
 from surgsteer_cli.datasets.splits import load_splits
 from surgsteer_cli.errors import DataError
 from surgsteer_cli.evaluation.selection import LANGUAGES, REFERENCE, item_key, load_eval_data
@@ -21,8 +22,14 @@ def full():
     return load_eval_data(LANGUAGES)
 
 
-def test_languages_are_those_with_both_data_sets() -> None:
-    assert LANGUAGES == ("ko", "zh", "es", "id", "el", "fa", "ar", "az")
+def test_languages_are_those_with_both_data_sets(full) -> None:
+    """Every language other than English with BMLAMA facts and a BLEnD region in the shipped
+    data, and each with items on both axes."""
+    facts = {path.stem for path in (REPO / "prompts" / "bmlama").glob("*.jsonl")}
+    regions = {path.stem for path in (REPO / "prompts" / "blend").glob("*.jsonl")}
+    both = {lang for lang in facts - {REFERENCE} if LANGUAGE_REGION.get(lang) in regions}
+    assert len(both) >= 8 and set(LANGUAGES) == both and len(LANGUAGES) == len(both)
+    assert all(full.transfer[lang] and full.localization[lang] for lang in LANGUAGES)
 
 
 def test_nothing_used_for_extraction_is_evaluated(full) -> None:

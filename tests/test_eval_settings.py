@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.evaluation.settings import CONFIGS, Setting, expand
+from surgsteer_cli.evaluation.settings import Setting, expand
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.profiles import Profile
+from surgsteer_cli.steering import CONFIGS
 from surgsteer_cli.vector_file import SteeringVector
 
 SPEC = ModelSpec("gemma3", n_layer=8, n_embd=4, fingerprint="f" * 16)

@@ -147,17 +147,21 @@ def results(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
-@pytest.mark.usefixtures("default_model")
+@pytest.mark.usefixtures("small_model")
 def test_eval_scores_hostile_questions_like_any_other(tmp_path: Path) -> None:
     answered = [text for text, answers in HOSTILE.values() if answers]
     result = run_eval(write_mcq(tmp_path / "mcq", answered), tmp_path / "run", len(answered))
     assert result.exit_code == 0, result.output
     transfer = [row for row in results(tmp_path / "run") if row["axis"] == "transfer"]
     assert len(transfer) == len(answered)
-    assert all(row["prediction"] in "ABCD" for row in transfer)
+    for row in transfer:  # one of the four letters: the likeliest, right when it is B
+        assert len(row["scores"]) == 4
+        assert row["prediction"] == ("A", "B", "C", "D")[row["choice"]]
+        assert row["scores"][row["choice"]] == max(row["scores"])
+        assert row["correct"] is (row["prediction"] == "B")
 
 
-@pytest.mark.usefixtures("default_model")
+@pytest.mark.usefixtures("small_model")
 @pytest.mark.parametrize(
     ("questions", "raw", "message"),
     [

@@ -1,7 +1,7 @@
 """Stopping ``eval`` and ``quantize`` with SIGINT or SIGKILL, then running them again, gives
 the results of an uninterrupted run: nothing lost, duplicated, changed, half-written or left
 behind. A few runs of ``benchmarks/interrupt_runs.py``'s harness on the real model; the full
-campaign (20 runs per command, ``extract`` too) is ``python benchmarks/interrupt_runs.py``."""
+campaign (20 runs per command, ``extract`` too) is ``python -m benchmarks.interrupt_runs``."""
 
 from __future__ import annotations
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from surgsteer_cli import __version__
-from surgsteer_cli import engine as engine_module
+from surgsteer_cli import __version__, cpus
 from surgsteer_cli.cli import main
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.results import ResultStore
 from surgsteer_cli.profiles import Profile
 from surgsteer_cli.repl import Chat
-from surgsteer_cli.session import AnswerSettings, Session, repeats_itself
+from surgsteer_cli.session import AnswerOptions, Session, repeats_itself
+from surgsteer_cli.steering import profile_buffer
 from tests.test_chat import Recorder
 
 ENGLISH = "What is the capital of France?"
@@ -56,17 +56,17 @@ def test_eval_refuses_such_scales_in_a_sweep(tmp_path: Path, value: str) -> None
 
 def test_chat_refuses_them_and_goes_on(engine) -> None:
     view = Recorder()
-    chat = Chat(Session(engine, {}), view, AnswerSettings(max_tokens=2))
+    chat = Chat(Session(engine, {}), view, AnswerOptions(max_tokens=2))
     for line in ("/scale en nan", "/scale loc inf", "/scale en 1e38"):
         assert chat.handle(line)
     assert view.messages.count("is not a number from -10 to 10") == 3
-    assert (chat.settings.en_scale, chat.settings.loc_scale) == (None, None)
+    assert (chat.options.request.en_scale, chat.options.request.loc_scale) == (None, None)
 
 
 def test_nan_never_reaches_a_control_vector(engine, make_vector) -> None:
     profile = Profile("ko", loc=make_vector("loc", "ko", [12]))
     with pytest.raises(SurgsteerError, match="not a finite number"):
-        profile.buffer(engine.spec, loc_scale=float("nan"))
+        profile_buffer(profile, engine.spec, loc_scale=float("nan"))
 
 
 def test_nan_never_reaches_a_result_row(tmp_path: Path) -> None:
@@ -111,11 +111,11 @@ def busy_core() -> Iterator[None]:
         loop.wait()
 
 
-@pytest.mark.skipif(engine_module.allowed_cpus() < 2, reason="needs two CPUs")
+@pytest.mark.skipif(cpus.allowed_cpus() < 2, reason="needs two CPUs")
 @pytest.mark.usefixtures("busy_core")
 def test_the_default_thread_count_leaves_a_busy_core_alone() -> None:
-    assert engine_module.busy_cpus() >= 1
-    assert engine_module.available_cpus() <= engine_module.allowed_cpus() - 1
+    assert cpus.busy_cpus() >= 1
+    assert cpus.available_cpus() <= cpus.allowed_cpus() - 1
 
 
 @pytest.mark.parametrize(

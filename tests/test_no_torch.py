@@ -42,7 +42,7 @@ def test_importing_every_runtime_module_loads_no_torch() -> None:
     assert forbidden(modules) == []
 
 
-@pytest.mark.usefixtures("default_model")
+@pytest.mark.usefixtures("small_model")
 @pytest.mark.parametrize(
     ("args", "stdin", "expected_module"),
     [

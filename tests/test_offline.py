@@ -31,7 +31,7 @@ def run_offline(
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run ``command`` behind the guard; return its result and the network attempts logged.
     ``user_cache``: use the user's cache (as tests/test_convert_model.py does, so the PyTorch
-    conversion of the default model is made once per machine) instead of the test's home."""
+    conversion of the small test model is made once per machine) instead of the test's home."""
     log = tmp_path / "network.log"
     env = {
         **os.environ,
@@ -84,20 +84,20 @@ def test_vectors_ls_and_inspect(tmp_path: Path, vector_path: Path) -> None:
 
 
 def test_ask_with_the_embedded_model_in_an_empty_home(tmp_path: Path) -> None:
-    """The default model is assembled from its installed package, not downloaded."""
+    """The test model (SURGSTEER_MODEL) is assembled from its installed package, not downloaded."""
     assert not (Path(os.environ["SURGSTEER_HOME"]) / "cache").exists()
     result, attempts = run_offline(surgsteer("ask", "--max-tokens", "2", KOREAN), tmp_path)
     assert result.returncode == 0, result.stderr
     assert attempts == []
 
 
-def test_doctor(tmp_path: Path, default_model: Path) -> None:
+def test_doctor(tmp_path: Path, small_model: Path) -> None:
     result, attempts = run_offline(surgsteer("doctor"), tmp_path)
     assert result.returncode == 0, result.stderr
     assert attempts == []
 
 
-def test_eval(tmp_path: Path, default_model: Path) -> None:
+def test_eval(tmp_path: Path, small_model: Path) -> None:
     args = ("--lang", "ko", "--config", "none", "--limit", "1", "--out", str(tmp_path / "run"))
     result, attempts = run_offline(surgsteer("eval", *args), tmp_path)
     assert result.returncode == 0, result.stderr

@@ -12,7 +12,7 @@ from surgsteer_cli.errors import ModelMismatchError, SurgsteerError, VectorFileE
 from surgsteer_cli.paths import user_vectors_dir
 from surgsteer_cli.profiles import Profile, discover
 from surgsteer_cli.session import Session, SteeringRequest
-from surgsteer_cli.steering import control_buffer
+from surgsteer_cli.steering import control_buffer, parts, profile_buffer
 
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 SPANISH = "¿Cuál es la comida más popular en México?"
@@ -20,8 +20,8 @@ ENGLISH = "What is the most popular food in the United States?"
 FRENCH = "Quel est le plat le plus populaire en France ?"
 
 
-def test_buffer_row_r_holds_the_direction_of_block_r_plus_1(loaded_engine, make_vector) -> None:
-    spec = loaded_engine.spec
+def test_buffer_row_r_holds_the_direction_of_block_r_plus_1(small_engine, make_vector) -> None:
+    spec = small_engine.spec
     en = make_vector("en", "ko", [5, 6], seed=1)
     loc = make_vector("loc", "ko", [6, 12], seed=2)
     buffer = control_buffer(spec, [(en, 2.0, [5, 6]), (loc, 0.5, [6, 12])])
@@ -33,17 +33,17 @@ def test_buffer_row_r_holds_the_direction_of_block_r_plus_1(loaded_engine, make_
     assert np.array_equal(buffer, expected)
 
 
-def test_profile_defaults_to_file_scales_and_bands(loaded_engine, make_vector) -> None:
-    spec = loaded_engine.spec
+def test_profile_defaults_to_file_scales_and_bands(small_engine, make_vector) -> None:
+    spec = small_engine.spec
     en = make_vector("en", "ko", [4, 5, 6, 7], scale=3.0, band=(5, 6), seed=1)
     loc = make_vector("loc", "ko", [12, 13], scale=0.5, seed=2)
     profile = Profile("ko", en=en, loc=loc)
     explicit = control_buffer(spec, [(en, 3.0, [5, 6]), (loc, 0.5, [12, 13])])
-    assert np.array_equal(profile.buffer(spec), explicit)
-    assert profile.scales() == {"en": 3.0, "loc": 0.5}
-    assert profile.scales(loc_scale=2.0) == {"en": 3.0, "loc": 2.0}
+    assert np.array_equal(profile_buffer(profile, spec), explicit)
+    assert [scale for _, scale, _ in parts(profile, spec)] == [3.0, 0.5]
+    assert [scale for _, scale, _ in parts(profile, spec, loc_scale=2.0)] == [3.0, 2.0]
     en_only = control_buffer(spec, [(en, 3.0, [5, 6])])
-    assert np.array_equal(profile.buffer(spec, loc_scale=0.0), en_only)
+    assert np.array_equal(profile_buffer(profile, spec, loc_scale=0.0), en_only)
 
 
 @pytest.mark.parametrize(
@@ -51,35 +51,35 @@ def test_profile_defaults_to_file_scales_and_bands(loaded_engine, make_vector) -
     [("architecture", "llama"), ("n_layer", 32), ("n_embd", 4096), ("fingerprint", "0" * 16)],
 )
 def test_vectors_for_another_model_are_refused_naming_the_field(
-    loaded_engine, make_vector, tmp_path, field, value
+    small_engine, make_vector, tmp_path, field, value
 ) -> None:
-    spec = dataclasses.replace(loaded_engine.spec, **{field: value})
+    spec = dataclasses.replace(small_engine.spec, **{field: value})
     vector = make_vector("loc", "ko", [3], spec=spec)
     vector_file.write(vector, tmp_path / "ko.loc.gguf")
     with pytest.raises(ModelMismatchError, match=f"{field} is {value!r} in the vector"):
-        discover(loaded_engine.spec, [tmp_path])
+        discover(small_engine.spec, [tmp_path])
 
 
-def test_user_dir_skips_broken_files_and_other_models(loaded_engine, make_vector, capsys) -> None:
+def test_user_dir_skips_broken_files_and_other_models(small_engine, make_vector, capsys) -> None:
     directory = user_vectors_dir()
     ours = vector_file.write(make_vector("loc", "ha", [12]), directory / "ha.loc.gguf")
-    other = dataclasses.replace(loaded_engine.spec, fingerprint="f" * 16)
+    other = dataclasses.replace(small_engine.spec, fingerprint="f" * 16)
     vector_file.write(make_vector("loc", "am", [12], spec=other), directory / "am.loc.gguf")
     (directory / "broken.gguf").write_bytes(b"GGUF\x03\x00\x00\x00truncated")
-    profiles = discover(loaded_engine.spec)
+    profiles = discover(small_engine.spec)
     assert profiles["ha"].sources == [ours]
     assert "am" not in profiles
     assert "broken.gguf" in capsys.readouterr().err
 
 
-def test_explicit_dir_with_a_broken_file_is_an_error(loaded_engine, tmp_path) -> None:
+def test_explicit_dir_with_a_broken_file_is_an_error(small_engine, tmp_path) -> None:
     (tmp_path / "broken.gguf").write_bytes(b"not a gguf file")
     with pytest.raises(VectorFileError, match="broken.gguf"):
-        discover(loaded_engine.spec, [tmp_path])
+        discover(small_engine.spec, [tmp_path])
 
 
 @pytest.fixture
-def session(loaded_engine, make_vector) -> Session:
+def session(small_engine, make_vector) -> Session:
     """Profiles for Korean (EN + LOC) and Persian (LOC only); none for Spanish."""
     profiles = {
         "ko": Profile(
@@ -89,7 +89,7 @@ def session(loaded_engine, make_vector) -> Session:
         ),
         "fa": Profile("fa", loc=make_vector("loc", "fa", [14], scale=1.5, seed=3)),
     }
-    return Session(loaded_engine, profiles)
+    return Session(small_engine, profiles)
 
 
 def test_detected_language_selects_its_profile(session: Session) -> None:
@@ -99,7 +99,7 @@ def test_detected_language_selects_its_profile(session: Session) -> None:
     assert steering.profile == "ko"
     assert steering.scales == {"en": 4.0, "loc": 2.0}
     assert steering.layers == {"en": [5, 6], "loc": [12, 13]}
-    expected = session.profiles["ko"].buffer(session.engine.spec)
+    expected = profile_buffer(session.profiles["ko"], session.engine.spec)
     assert steering.control.uniform
     assert np.array_equal(steering.control.answer, expected)
     assert steering.system is None
@@ -111,7 +111,7 @@ def test_prompt_localization_names_the_country_and_leaves_the_loc_vector_out(
     steering = session.steering(KOREAN, SteeringRequest(localize="prompt"))
     assert steering.system == "The user is in South Korea."
     assert steering.scales == {"en": 4.0}
-    en_only = session.profiles["ko"].buffer(session.engine.spec, loc_scale=0.0)
+    en_only = profile_buffer(session.profiles["ko"], session.engine.spec, loc_scale=0.0)
     assert np.array_equal(steering.control.answer, en_only)
     both = session.steering(KOREAN, SteeringRequest(localize="both"))
     assert both.system == steering.system
@@ -123,8 +123,10 @@ def test_a_prompt_placement_leaves_the_answer_to_the_other_roles(session: Sessio
     control = session.steering(KOREAN, request).control
     spec = session.engine.spec
     assert control.question is control.prefix
-    assert np.array_equal(control.question, session.profiles["ko"].buffer(spec))
-    assert np.array_equal(control.answer, session.profiles["ko"].buffer(spec, loc_scale=0.0))
+    assert np.array_equal(control.question, profile_buffer(session.profiles["ko"], spec))
+    assert np.array_equal(
+        control.answer, profile_buffer(session.profiles["ko"], spec, loc_scale=0.0)
+    )
     question_only = session.steering(KOREAN, SteeringRequest(localize="vector", loc_at="question"))
     assert np.array_equal(question_only.control.prefix, control.answer)
 

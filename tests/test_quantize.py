@@ -1,4 +1,4 @@
-"""``surgsteer quantize`` on the default model (Q4_K_M, so dequantized to F16 first): two
+"""``surgsteer quantize`` on the small test model (Q4_K_M, so dequantized to F16 first): two
 quantizations with the source's fingerprint, served by the same vectors in one eval run."""
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import pytest
 from benchmarks.interrupt_runs import smollm2
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import discover
+from surgsteer_cli.steering import profile_buffer
 from surgsteer_cli.vector_file import read
 from tests.cli import run_surgsteer
 
@@ -33,7 +34,7 @@ def surgsteer(*args: str) -> subprocess.CompletedProcess[str]:
     return run_surgsteer(*args, timeout=300)
 
 
-def test_shipped_vectors_fit_smollm2_and_not_gemma(engine: Engine, loaded_engine: Engine) -> None:
+def test_shipped_vectors_fit_smollm2_and_not_gemma(engine: Engine, small_engine: Engine) -> None:
     assert (engine.spec.architecture, engine.spec.n_layer, engine.spec.n_embd) == (
         "llama",
         30,
@@ -41,11 +42,11 @@ def test_shipped_vectors_fit_smollm2_and_not_gemma(engine: Engine, loaded_engine
     )
     vector = read(SHIPPED / "ko.loc.gguf")
     vector.check_compatible(engine.spec)
-    assert vector.model.fingerprint != loaded_engine.spec.fingerprint
+    assert vector.model.fingerprint != small_engine.spec.fingerprint
     assert "ko" in discover(engine.spec)
     assert all(
         SHIPPED not in profile.sources[0].parents
-        for profile in discover(loaded_engine.spec).values()
+        for profile in discover(small_engine.spec).values()
     )
 
 
@@ -54,7 +55,7 @@ def test_each_profile_steers_smollm2(engine: Engine) -> None:
     engine.set_control(None)
     base = engine.next_logits("Q: What is the emergency number?\nA:")
     for language, profile in sorted(profiles.items()):
-        engine.set_control(profile.buffer(engine.spec, en_scale=0.2, loc_scale=0.2))
+        engine.set_control(profile_buffer(profile, engine.spec, en_scale=0.2, loc_scale=0.2))
         steered = engine.next_logits("Q: What is the emergency number?\nA:")
         assert np.max(np.abs(steered - base)) > 0.1, language
     engine.set_control(None)

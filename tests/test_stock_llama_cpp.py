@@ -2,7 +2,7 @@
 ``surgsteer vectors export`` exactly as ``surgsteer ask --lang L`` steers.
 
 ``llama-completion`` is built from the llama.cpp that the installed llama-cpp-python's sdist
-vendors (``surgsteer_cli/stock_llama.py``; cached; the first build took 9 minutes on two busy cores
+vendors (``benchmarks/stock_llama_cpp.py``; cached; the first build took 9 minutes on two busy cores
 here). Greedy decoding on the default test model: for every question the stock tool's
 continuation with the exported file is the same text as surgsteer's (the same tokens), its
 unsteered continuation is surgsteer's unsteered one, and the answers that steering changes in
@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.stock_llama_cpp import build, missing_tools
 from benchmarks.stock_questions import MAX_TOKENS, QUESTIONS, same_answer
 from surgsteer_cli.cli import main
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.profiles import discover
 from surgsteer_cli.prompting import STOP_BASE, qa_prompt
 from surgsteer_cli.session import Session, SteeringRequest
-from surgsteer_cli.stock_llama import build, missing_tools
 
 THREADS = 1  # everywhere: greedy tokens do not depend on it; spinning threads crawl when busy
 CASES = [(lang, question) for lang, questions in QUESTIONS.items() for question in questions]
@@ -133,7 +133,7 @@ def export(model: Path, out: Path, *options: str) -> Path:
 
 @pytest.fixture
 def session(model_path: Path) -> Session:
-    """The default model on one thread with the profiles ``ask`` finds for it."""
+    """The small test model on one thread with the profiles ``ask`` finds for it."""
     engine = Engine(model_path, n_threads=THREADS)
     return Session(engine, discover(engine.spec))
 

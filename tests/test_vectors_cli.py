@@ -16,6 +16,7 @@ from surgsteer_cli.cli import main
 from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.paths import user_vectors_dir
 from surgsteer_cli.profiles import Profile
+from surgsteer_cli.steering import profile_buffer
 
 
 def vectors(*args: str) -> Result:
@@ -35,11 +36,11 @@ def ko_pair(make_vector, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_ls_lists_each_file_with_model_language_role_layers_band_and_scale(
-    ko_pair, loaded_engine, tmp_path: Path
+    ko_pair, small_engine, tmp_path: Path
 ) -> None:
     result = vectors("ls", "--json", str(tmp_path))
     assert result.exit_code == 0, result.output
-    model = dataclasses.asdict(loaded_engine.spec)
+    model = dataclasses.asdict(small_engine.spec)
     assert json.loads(result.stdout) == [
         {
             "file": str(ko_pair[0]),
@@ -160,14 +161,14 @@ def no_shipped_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_export_holds_asks_buffer_only_on_the_steered_blocks(
-    no_shipped_vectors, ko_pair, exported: Path, loaded_engine
+    no_shipped_vectors, ko_pair, exported: Path, small_engine
 ) -> None:
     en, loc = (vector_file.read(path) for path in ko_pair)
-    buffer = Profile("ko", en, loc).buffer(loaded_engine.spec)
+    buffer = profile_buffer(Profile("ko", en, loc), small_engine.spec)
     vector = vector_file.load(exported)
     assert isinstance(vector, vector_file.ExportedVector)
     assert vector.layers == [5, 6, 7, 10, 11, 12]
-    for block in range(1, loaded_engine.spec.n_layer):
+    for block in range(1, small_engine.spec.n_layer):
         expected = buffer[block - 1]
         assert np.array_equal(vector.directions.get(block, np.zeros_like(expected)), expected)
     assert vector.config == "surgical" and vector.language == "ko"

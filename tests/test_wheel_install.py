@@ -71,6 +71,9 @@ def test_the_wheel_holds_only_the_project_packages_and_the_shipped_data(wheel: P
     packaged = {name.removeprefix(f"{DATA}/") for name in names if name.startswith(DATA)}
     for folder in SHIPPED:
         assert shipped_files(folder) <= packaged, folder
+    wheel_file = zipfile.ZipFile(wheel)
+    builders = [n for n in names if n.endswith(".py") and b"cmake" in wheel_file.read(n)]
+    assert builders == []  # building llama.cpp is a benchmark tool, not the product
 
 
 def test_the_installed_command_runs_outside_the_checkout_on_the_wheels_data(

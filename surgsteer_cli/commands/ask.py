@@ -13,7 +13,7 @@ from surgsteer_cli.commands.options import model_options, steering_options
 from surgsteer_cli.console import err, info, warn
 from surgsteer_cli.display import header, sampling_record, steering_record
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
+from surgsteer_cli.session import AnswerOptions, RuntimeOptions, Session
 from surgsteer_cli.untrusted import json_text, terminal_text
 
 
@@ -22,7 +22,7 @@ from surgsteer_cli.untrusted import json_text, terminal_text
 @steering_options
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
-def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_json: bool) -> None:
+def ask(question: str, options: AnswerOptions, runtime: RuntimeOptions, as_json: bool) -> None:
     """Answer QUESTION (`-` reads it from stdin), steered by the profile of its language.
 
     The language is detected unless --lang names it; English, unknown languages and
@@ -37,14 +37,14 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
     started = time.perf_counter()
     session = Session.open(runtime)
     load_s = time.perf_counter() - started
-    steering = session.steering(question, settings.request)
+    steering = session.steering(question, options.request)
     session.apply(steering)
     pieces = session.answer(
         question,
         system=steering.system,
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        seed=settings.seed,
+        max_tokens=options.max_tokens,
+        temperature=options.temperature,
+        seed=options.seed,
     )
     engine = session.engine
     if not as_json:
@@ -61,7 +61,7 @@ def ask(question: str, settings: AnswerSettings, runtime: RuntimeOptions, as_jso
         "finish_reason": pieces.finish_reason,
         **steering_record(steering),
         "prompt": str(session.prompt(question, system=steering.system)),
-        "sampling": sampling_record(session, settings),
+        "sampling": sampling_record(session, options),
         "model": str(engine.path),
         "backend": engine.backend,
         "version": __version__,

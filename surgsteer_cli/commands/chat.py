@@ -9,13 +9,13 @@ import click
 from surgsteer_cli import console
 from surgsteer_cli.commands.options import model_options, steering_options
 from surgsteer_cli.repl import Chat, ChatView, run, terminal_reader
-from surgsteer_cli.session import AnswerSettings, RuntimeOptions, Session
+from surgsteer_cli.session import AnswerOptions, RuntimeOptions, Session
 
 
 @click.command()
 @steering_options
 @model_options
-def chat(settings: AnswerSettings, runtime: RuntimeOptions) -> None:
+def chat(options: AnswerOptions, runtime: RuntimeOptions) -> None:
     """Chat with the model; each question gets the profile of its language.
 
     Commands: /lang, /steer on|off, /localize prompt|vector|both, /scale en|loc X,
@@ -23,13 +23,13 @@ def chat(settings: AnswerSettings, runtime: RuntimeOptions) -> None:
     Ctrl-C stops the answer being written; Ctrl-D or /quit leaves.
     """
     session = Session.open(runtime)
-    if settings.request.language:
-        language = session.check_language(settings.request.language)
-        settings.request = replace(settings.request, language=language)
+    if options.request.language:
+        language = session.check_language(options.request.language)
+        options.request = replace(options.request, language=language)
     engine = session.engine
     console.info(
         f"{engine.path.name} on {engine.backend}, context {engine.llm.n_ctx()} tokens, "
         f"profiles: {', '.join(sorted(session.profiles)) or 'none'}. /help lists commands."
     )
     view = ChatView(console.out, console.err)
-    run(Chat(session, view, settings), terminal_reader(console.err))
+    run(Chat(session, view, options), terminal_reader(console.err))

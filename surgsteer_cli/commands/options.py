@@ -1,7 +1,7 @@
 """Click options shared by the commands, so that one name has one meaning everywhere
 (``docs/options.md``). ``model_options`` hands a command that loads a model (``ask``, ``chat``,
-``doctor``, ``serve``) ``runtime`` (RuntimeOptions), ``steering_options`` hands it ``settings``
-(AnswerSettings)."""
+``doctor``, ``serve``) ``runtime`` (RuntimeOptions), ``steering_options`` hands it ``options``
+(AnswerOptions)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from typing import Any
 
 import click
 
-from surgsteer_cli.engine import cpu_count
+from surgsteer_cli.cpus import cpu_count
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
-from surgsteer_cli.profiles import MAX_SCALE, check_scale
 from surgsteer_cli.session import (
     DEFAULT_LOCALIZE,
     LOCALIZE,
-    AnswerSettings,
+    AnswerOptions,
     RuntimeOptions,
     SteeringRequest,
 )
+from surgsteer_cli.steering import MAX_SCALE, check_scale
 from surgsteer_cli.vector_file import PLACEMENTS
 
 MODEL_HELP = (
@@ -238,7 +238,7 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def steering_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add the options that choose the steering and the sampling of an answer; the command
-    gets ``settings`` instead."""
+    gets ``options`` (AnswerOptions) instead."""
 
     @functools.wraps(command)
     def wrapper(
@@ -264,13 +264,13 @@ def steering_options(command: Callable[..., Any]) -> Callable[..., Any]:
             en_at=en_at,
             loc_at=loc_at,
         )
-        settings = AnswerSettings(
+        answer_options = AnswerOptions(
             request=request,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
         )
-        return command(*args, settings=settings, **kwargs)
+        return command(*args, options=answer_options, **kwargs)
 
     return _apply(_STEERING_OPTIONS, wrapper)
 

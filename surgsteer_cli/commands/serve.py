@@ -48,11 +48,11 @@ def serve(
     import uvicorn
 
     from surgsteer_cli.server.app import create_app
+    from surgsteer_cli.server.config import ServerConfig
     from surgsteer_cli.server.log import shown
-    from surgsteer_cli.server.settings import ServerSettings
 
     session = Session.open(runtime)
-    settings = ServerSettings(
+    config = ServerConfig(
         model_id=session.engine.path.stem,
         host=host,
         port=port,
@@ -60,17 +60,17 @@ def serve(
         steer=not no_steer,
         localize=localize,
     )
-    if not settings.loopback_only:
+    if not config.loopback_only:
         warn(
             f"listening on {shown(host)}: other machines can reach this server"
             + ("" if api_key else "; consider --api-key")
         )
     profiles = shown(", ".join(sorted(session.profiles)) or "none")
     info(
-        f"model {shown(settings.model_id)} on {session.engine.backend}; profiles: {profiles}; "
-        f"steering {'on' if settings.steer else 'off'}"
+        f"model {shown(config.model_id)} on {session.engine.backend}; profiles: {profiles}; "
+        f"steering {'on' if config.steer else 'off'}"
     )
     info(f"OpenAI API at http://{shown(host)}:{port}/v1 (Ctrl-C stops)")
     uvicorn.run(
-        create_app(session, settings), host=host, port=port, log_level="warning", access_log=False
+        create_app(session, config), host=host, port=port, log_level="warning", access_log=False
     )

@@ -19,7 +19,6 @@ from surgsteer_cli.commands.options import (
 from surgsteer_cli.console import info, out, safe, warn
 from surgsteer_cli.display import layer_ranges
 from surgsteer_cli.errors import VectorFileError
-from surgsteer_cli.evaluation.settings import Setting
 from surgsteer_cli.export import EXPORT_CONFIGS, export_language
 from surgsteer_cli.inspection import baked_text
 from surgsteer_cli.models import resolve_model
@@ -173,7 +172,12 @@ def export_command(
               llama-completion -m MODEL.gguf --control-vector ko.llama.gguf -p "Q: ...\nA:"
     """
     exported = export_language(
-        resolve_model(model), lang, Setting(config, en_scale, loc_scale), vector_dirs
+        resolve_model(model),
+        lang,
+        config,
+        en_scale=en_scale,
+        loc_scale=loc_scale,
+        vector_dirs=vector_dirs,
     )
     vector_file.write_export(exported, out_path)
     info(f"Wrote {out_path}: {baked_text(exported)}.")

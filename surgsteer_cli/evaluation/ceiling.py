@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from surgsteer_cli.evaluation.localization import AXES
-from surgsteer_cli.evaluation.settings import CEILING
 from surgsteer_cli.evaluation.summary import ALL, BASELINE, RESAMPLES
+from surgsteer_cli.steering import CEILING
 
 Cells = dict[tuple[str, str, str, str], dict[str, float]]
 

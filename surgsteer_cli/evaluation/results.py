@@ -22,9 +22,11 @@ where ``fcntl`` is missing (Windows) runs are not locked.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,16 @@ def _lock(directory: Path) -> int:
             "another --out"
         ) from None
     return descriptor
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Every row of a finished run's results file (``.gz``: a compressed copy, as saved in
+    ``docs/results``), for the tables made from a run after the fact."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
 
 
 def _read(path: Path) -> dict[Key, dict[str, Any]]:

@@ -20,11 +20,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from surgsteer_cli.console import info, progress, warn
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.evaluation import localization
+from surgsteer_cli.evaluation import answer_language, localization, verdict
 from surgsteer_cli.evaluation.ceiling import CeilingShare, ceiling_shares
 from surgsteer_cli.evaluation.plane import save_planes
 from surgsteer_cli.evaluation.results import Key, ResultStore
@@ -35,6 +36,7 @@ from surgsteer_cli.evaluation.summary import BASELINE, Score, summarize, write_s
 from surgsteer_cli.evaluation.units import ModelWork, Recorder, Unit, score_unit, unit_key
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata
+from surgsteer_cli.paths import atomic_output
 from surgsteer_cli.profiles import Profile, discover
 
 FORMAT = 2  # bump when the meaning of a stored result changes (2: mcq reply starts "Answer:")
@@ -74,7 +76,8 @@ class Report:
 
 
 def run_eval(request: EvalRequest) -> Report:
-    """Score what is missing, then write ``summary.csv``, ``summary.json`` and ``plane.png``."""
+    """Score what is missing, then write ``summary.csv``, ``summary.json``, the verdict and
+    answer-language tables (``write_tables``) and ``plane.png``."""
     names = _model_names(request.models)
     on_ray = bool(request.workers or request.ray_address)
     if on_ray:
@@ -136,6 +139,7 @@ def run_eval(request: EvalRequest) -> Report:
     files = [request.out / name for name in ("results.jsonl", "summary.csv", "summary.json")]
     extra = {"run": run, "seconds_per_item": timing, "ceiling": [asdict(s) for s in shares]}
     write_summary(scores, request.out, extra)
+    files += write_tables(rows, request.out)
     if any(score.language != REFERENCE for score in scores):
         mcq = request.mcq_dir or set(formats.values()) == {"mcq"}
         measure = "multiple-choice accuracy" if mcq else "cloze accuracy"
@@ -149,6 +153,21 @@ def run_eval(request: EvalRequest) -> Report:
         driver_seconds_per_item=driver_seconds,
         shares=shares,
     )
+
+
+def write_tables(rows: Sequence[dict[str, Any]], directory: Path) -> list[Path]:
+    """``verdict.md`` (``verdict``) when the rows have surgical, ``answer-language.md``
+    (``answer_language``) when they have Localization answers; the files written."""
+    tables = []
+    if any(row["setting"] == verdict.OURS for row in rows):
+        tables.append(("verdict.md", verdict.markdown(verdict.item_cells(rows))))
+    counts = answer_language.tally(rows)
+    if counts.answers:
+        tables.append(("answer-language.md", answer_language.markdown(counts)))
+    for name, text in tables:
+        with atomic_output(directory / name) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+    return [directory / name for name, _ in tables]
 
 
 def _transfer_format(request: EvalRequest, metadata: dict[str, str]) -> str:

@@ -1,12 +1,5 @@
-"""Steering configurations and scale sweeps: which vectors go on which blocks, how strongly.
-
-- ``none``: no steering;
-- ``en-all``: the EN vector on every block it has a direction for;
-- ``en-mid``: the EN vector on its default band (middle blocks);
-- ``loc-deep``: the LOC vector on its default band (deep blocks);
-- ``surgical``: EN on its band plus LOC on its band;
-- ``prompt``: no vector; the country named in a system line ("The user is in South Korea."),
-  the same for every item: the reference a LOC vector imitates, and its ceiling.
+"""Eval's settings: a steering config (``steering.CONFIGS``) at fixed scales, bands, placements
+and localize mode, and the sweeps that expand into them.
 
 ``localize`` changes how the configs with LOC bring in the culture (as ``ask --localize``):
 ``vector`` (the LOC vector, the default here), ``prompt`` (the system line instead of it) or
@@ -22,23 +15,13 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from surgsteer_cli import steering
 from surgsteer_cli.engine import UNSTEERED, Control
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.model_spec import ModelSpec, parse_band
+from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.profiles import Profile
-from surgsteer_cli.steering import control, location_line
-from surgsteer_cli.vector_file import SteeringVector
+from surgsteer_cli.steering import CEILING, CONFIG_ROLES, CONFIGS, Part
 
-CONFIGS = ("none", "en-all", "en-mid", "loc-deep", "surgical", "prompt")
-CEILING = "prompt"
-_ROLES = {
-    "none": (),
-    "en-all": ("en",),
-    "en-mid": ("en",),
-    "loc-deep": ("loc",),
-    "surgical": ("en", "loc"),
-    "prompt": (),
-}
 LOCALIZE = ("vector", "prompt", "both")
 
 
@@ -58,7 +41,7 @@ class Setting:
     @property
     def roles(self) -> tuple[str, ...]:
         """The vector roles this setting needs."""
-        roles = _ROLES[self.config]
+        roles = CONFIG_ROLES[self.config]
         if self.localize == "prompt":
             return tuple(role for role in roles if role != "loc")
         return roles
@@ -67,7 +50,7 @@ class Setting:
     def names_country(self) -> bool:
         """Whether the model is told the country in a system line."""
         return self.config == CEILING or (
-            self.localize != "vector" and "loc" in _ROLES[self.config]
+            self.localize != "vector" and "loc" in CONFIG_ROLES[self.config]
         )
 
     @property
@@ -90,50 +73,49 @@ class Setting:
             if role in self.roles and placement is not None
         ]
         name = self.config
-        if self.localize != "vector" and "loc" in _ROLES[self.config]:
+        if self.localize != "vector" and "loc" in CONFIG_ROLES[self.config]:
             name += f"[{self.localize}]"
         return f"{name}({','.join(explicit)})" if explicit else name
 
     def missing(self, profile: Profile | None) -> list[str]:
         """Roles this setting needs that ``profile`` lacks."""
-        return [role for role in self.roles if profile is None or getattr(profile, role) is None]
+        return steering.missing(profile, self.roles)
 
     def control(self, profile: Profile | None, spec: ModelSpec) -> Control:
         """The control for ``profile``'s language (unsteered when the setting has no role)."""
         if not self.roles:
             return UNSTEERED
         placements = {"en": self.en_at, "loc": self.loc_at}
-        return control(spec, self.parts(profile, spec), {r: p for r, p in placements.items() if p})
+        return steering.control(
+            spec, self.parts(profile, spec), {r: p for r, p in placements.items() if p}
+        )
 
     def system(self, language: str) -> str | None:
         """The system line that names ``language``'s country, when the setting names it."""
-        return location_line(language) if self.names_country else None
+        return steering.location_line(language) if self.names_country else None
 
-    def parts(
-        self, profile: Profile | None, spec: ModelSpec
-    ) -> list[tuple[SteeringVector, float, list[int]]]:
-        """(vector, scale, blocks) for each role: what ``buffer`` sums."""
+    def parts(self, profile: Profile | None, spec: ModelSpec) -> list[Part]:
+        """(vector, scale, blocks) for each role (``steering.parts``); every role must be there."""
         if self.missing(profile):
             raise SurgsteerError(f"{self.name} needs {', '.join(self.missing(profile))} vectors")
         assert profile is not None
-        parts = []
-        if "en" in self.roles:
-            en = profile.en
-            layers = en.layers if self.config == "en-all" else _layers(self.en_layers, en, spec)
-            parts.append((en, _scale(self.en_scale, en.default_scale), layers))
-        if "loc" in self.roles:
-            loc = profile.loc
-            layers = _layers(self.loc_layers, loc, spec)
-            parts.append((loc, _scale(self.loc_scale, loc.default_scale), layers))
-        return parts
+        return steering.parts(
+            profile,
+            spec,
+            self.config,
+            roles=self.roles,
+            en_scale=self.en_scale,
+            loc_scale=self.loc_scale,
+            en_band=self.en_layers,
+            loc_band=self.loc_layers,
+        )
 
     def scales(self, profile: Profile | None) -> dict[str, float]:
         """The scale applied per role for ``profile`` (defaults resolved)."""
-        result = {}
-        for role in self.roles:
-            vector = getattr(profile, role)
-            result[role] = _scale(getattr(self, f"{role}_scale"), vector.default_scale)
-        return result
+        explicit = {"en": self.en_scale, "loc": self.loc_scale}
+        return {
+            role: steering.scale_of(getattr(profile, role), explicit[role]) for role in self.roles
+        }
 
 
 def expand(
@@ -162,7 +144,7 @@ def expand(
         )
     settings: dict[Setting, None] = {}
     for config, localize in ((c, mode) for c, modes in pairs for mode in modes):
-        if "loc" not in _ROLES[config]:
+        if "loc" not in CONFIG_ROLES[config]:
             localize = "vector"
         if not Setting(config, localize=localize).roles and localize == "prompt":
             config, localize = CEILING, "vector"  # loc-deep[prompt] is the prompt reference
@@ -181,15 +163,3 @@ def _config_and_modes(config: str, localizes: Sequence[str]) -> tuple[str, Seque
     """``surgical[prompt]`` -> ("surgical", ["prompt"]); a bare config takes ``localizes``."""
     name, bracket, mode = config.partition("[")
     return (name, [mode.removesuffix("]")]) if bracket else (config, localizes)
-
-
-def _layers(band: str | None, vector: SteeringVector, spec: ModelSpec) -> list[int]:
-    """The blocks of ``band`` ("A-B"), else the vector's own band."""
-    if band is None:
-        return vector.band_layers
-    start, end = parse_band(band, spec.n_layer)
-    return list(range(start, end + 1))
-
-
-def _scale(explicit: float | None, default: float) -> float:
-    return default if explicit is None else explicit

@@ -1,4 +1,4 @@
-"""The FastAPI application: ``create_app(session, settings)`` serves one loaded model.
+"""The FastAPI application: ``create_app(session, config)`` serves one loaded model.
 
 Each request's steering is decided from its own language (or its ``surgsteer`` field) and its
 prompt is checked against the context before it queues for the model; the steering is applied
@@ -19,11 +19,11 @@ from sse_starlette import EventSourceResponse
 
 from surgsteer_cli import __version__
 from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.server.config import ServerConfig
 from surgsteer_cli.server.conversation import conversation
 from surgsteer_cli.server.errors import ApiError, install_error_handlers
 from surgsteer_cli.server.log import request_line
 from surgsteer_cli.server.responses import Reply, steering_headers
-from surgsteer_cli.server.settings import ServerSettings
 from surgsteer_cli.server.slot import Job, Slot
 from surgsteer_cli.server.types import ChatCompletionRequest, CompletionRequest, SteerOptions
 from surgsteer_cli.session import Session, Steering, SteeringRequest
@@ -31,18 +31,18 @@ from surgsteer_cli.session import Session, Steering, SteeringRequest
 
 @dataclass(frozen=True)
 class Server:
-    """What the routes share: the loaded session, its context slot, the settings."""
+    """What the routes share: the loaded session, its context slot, the configuration."""
 
     session: Session
     slot: Slot
-    settings: ServerSettings
+    config: ServerConfig
 
     def check_model(self, model: str | None) -> None:
         """Refuse a request for another model than the one served (none named is fine)."""
-        if model is not None and model != self.settings.model_id:
+        if model is not None and model != self.config.model_id:
             raise ApiError(
                 404,
-                f"model {model!r} does not exist; this server runs {self.settings.model_id!r}",
+                f"model {model!r} does not exist; this server runs {self.config.model_id!r}",
                 param="model",
                 code="model_not_found",
             )
@@ -58,20 +58,20 @@ class Server:
                 ) from None
         request = SteeringRequest(
             language=options.lang,
-            steer=self.settings.steer and options.steer,
+            steer=self.config.steer and options.steer,
             en_scale=options.en_scale,
             loc_scale=options.loc_scale,
-            localize=options.localize or self.settings.localize,
+            localize=options.localize or self.config.localize,
             en_at=options.en_at,
             loc_at=options.loc_at,
         )
         return self.session.steering(text, request)
 
 
-def create_app(session: Session, settings: ServerSettings) -> FastAPI:
+def create_app(session: Session, config: ServerConfig) -> FastAPI:
     """The application serving ``session``'s model (tests can build it in process)."""
     app = FastAPI(title="surgsteer", version=__version__, docs_url=None, redoc_url=None)
-    app.state.server = Server(session, Slot(session), settings)
+    app.state.server = Server(session, Slot(session), config)
     install_error_handlers(app)
     app.include_router(router)
     return app
@@ -87,7 +87,7 @@ ServerDep = Annotated[Server, Depends(get_server)]
 
 async def authorize(request: Request, server: ServerDep) -> None:
     """Require ``Authorization: Bearer KEY`` when the server has an API key."""
-    key = server.settings.api_key
+    key = server.config.api_key
     if key is None:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -106,18 +106,18 @@ v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
 @router.get("/health")
 async def health(server: ServerDep) -> dict[str, object]:
     """Liveness, the model served and whether a request is using it now."""
-    return {"status": "ok", "model": server.settings.model_id, "busy": server.slot.busy}
+    return {"status": "ok", "model": server.config.model_id, "busy": server.slot.busy}
 
 
 @v1.get("/models")
 async def models(server: ServerDep) -> dict[str, object]:
     """The one model served, with the languages that have a steering profile."""
     model = {
-        "id": server.settings.model_id,
+        "id": server.config.model_id,
         "object": "model",
         "created": 0,
         "owned_by": "surgsteer",
-        "surgsteer": {"profiles": sorted(server.session.profiles), "steer": server.settings.steer},
+        "surgsteer": {"profiles": sorted(server.session.profiles), "steer": server.config.steer},
     }
     return {"object": "list", "data": [model]}
 
@@ -143,7 +143,7 @@ async def chat_completions(
         ),
         param="messages",
     )
-    reply = Reply("chat", server.settings.model_id, steering)
+    reply = Reply("chat", server.config.model_id, steering)
     return await _respond(server, request, Job(steering, pieces), reply, stream=body.stream)
 
 
@@ -162,7 +162,7 @@ async def completions(body: CompletionRequest, request: Request, server: ServerD
         ),
         param="prompt",
     )
-    reply = Reply("text", server.settings.model_id, steering)
+    reply = Reply("text", server.config.model_id, steering)
     return await _respond(server, request, Job(steering, pieces), reply, stream=body.stream)
 
 

@@ -52,7 +52,7 @@ def test_vectors_inspect(case: Case, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("case", ASK_SAMPLE, ids=[case.family for case in ASK_SAMPLE])
-def test_ask_with_the_file_refuses_it(case: Case, tmp_path: Path, default_model: Path) -> None:
+def test_ask_with_the_file_refuses_it(case: Case, tmp_path: Path, small_model: Path) -> None:
     """Every Gemma-shaped case is refused by ``ask``: malformed, or (its fingerprint is made
     up) made for another model."""
     path = tmp_path / "vector.gguf"

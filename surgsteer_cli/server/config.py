@@ -1,4 +1,4 @@
-"""The server's settings as data: what ``surgsteer serve`` was started with."""
+"""The server's configuration as data: what ``surgsteer serve`` was started with."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from surgsteer_cli.session import DEFAULT_LOCALIZE
 
 
 @dataclass(frozen=True)
-class ServerSettings:
+class ServerConfig:
     """Where the server listens, who may use it, and whether it steers at all.
 
     ``model_id`` is the name clients send as ``model`` (and ``GET /v1/models`` lists);
