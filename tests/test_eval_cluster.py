@@ -17,6 +17,7 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.interrupt_runs import default_sigint
 from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import RESULTS
 from surgsteer_cli.evaluation.settings import Setting
@@ -62,6 +63,7 @@ def start(command: list[str], home: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 
