@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 
 from surgsteer_cli.commands.options import model_options
 from surgsteer_cli.console import info, warn
+from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.session import RuntimeOptions, Session
 
 
@@ -22,8 +25,19 @@ from surgsteer_cli.session import RuntimeOptions, Session
     help="Require this key as 'Authorization: Bearer KEY' on every /v1 request.",
 )
 @click.option("--no-steer", is_flag=True, help="Answer every request unsteered (a baseline).")
+@click.option(
+    "--strict-model",
+    is_flag=True,
+    help="Refuse (404) a request whose 'model' is not the served model's id [default: any "
+    "name gets the one model served].",
+)
 def serve(
-    runtime: RuntimeOptions, host: str, port: int, api_key: str | None, no_steer: bool
+    runtime: RuntimeOptions,
+    host: str,
+    port: int,
+    api_key: str | None,
+    no_steer: bool,
+    strict_model: bool,
 ) -> None:
     """Serve the model over the OpenAI API, steering each request by its own language.
 
@@ -31,7 +45,7 @@ def serve(
     /health. A request's language is detected from its last user message (or its prompt)
     unless its "surgsteer" field names one: {"lang": "ko", "en_scale": ..., "loc_scale":
     ..., "steer": false}. Responses say what was applied in a "surgsteer" field and in the
-    X-Surgsteer-Language and X-Surgsteer-Profile headers.
+    X-Surgsteer-Language and X-Surgsteer-Profile headers. Ctrl-C stops it (status 130).
 
     \b
     Example:  surgsteer serve --port 8000
@@ -43,6 +57,7 @@ def serve(
     from surgsteer_cli.server.log import shown
     from surgsteer_cli.server.settings import ServerSettings
 
+    check_free(host, port)  # before the model loads, which takes a while
     session = Session.open(runtime)
     settings = ServerSettings(
         model_id=session.engine.path.stem,
@@ -50,6 +65,7 @@ def serve(
         port=port,
         api_key=api_key or None,
         steer=not no_steer,
+        strict_model=strict_model,
     )
     if not settings.loopback_only:
         warn(
@@ -65,3 +81,15 @@ def serve(
     uvicorn.run(
         create_app(session, settings), host=host, port=port, log_level="warning", access_log=False
     )
+    raise KeyboardInterrupt  # uvicorn returns once Ctrl-C (or SIGTERM) has stopped it
+
+
+def check_free(host: str, port: int) -> None:
+    """A SurgsteerError unless ``host:port`` can be listened on now, bound as uvicorn binds."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise SurgsteerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

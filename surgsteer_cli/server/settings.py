@@ -5,20 +5,28 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+MAX_BODY = 4 * 1024 * 1024
+"""Largest request body in bytes: a context of 128k tokens, as JSON, fits several times."""
+
 
 @dataclass(frozen=True)
 class ServerSettings:
     """Where the server listens, who may use it, and whether it steers at all.
 
-    ``model_id`` is the name clients send as ``model`` (and ``GET /v1/models`` lists);
-    ``api_key``, when set, must come with every ``/v1`` request as a Bearer token;
-    ``steer=False`` answers every request unsteered (the baseline), whatever it asks for."""
+    ``model_id`` is the name ``GET /v1/models`` lists and responses carry; a request naming
+    another ``model`` is answered by it anyway (clients often send a fixed name, as
+    llama-server allows) unless ``strict_model``; ``api_key``, when set, must come with every
+    ``/v1`` request as a Bearer token; ``steer=False`` answers every request unsteered (the
+    baseline), whatever it asks for; a request body over ``max_body`` bytes is refused (413)
+    before it is read whole."""
 
     model_id: str
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None
     steer: bool = True
+    strict_model: bool = False
+    max_body: int = MAX_BODY
 
     @property
     def loopback_only(self) -> bool:
