@@ -6,7 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 
 MAX_BODY = 4 * 1024 * 1024
-"""Largest request body in bytes: a context of 128k tokens, as JSON, fits several times."""
+"""Largest request body in bytes: a 128k-token conversation sent as JSON (non-ASCII text as
+``\\uXXXX`` escapes, about 1.5 MB) fits."""
 
 
 @dataclass(frozen=True)
