@@ -123,8 +123,11 @@ class Session:
         slip = langid.COUNTRY_SLIPS.get(code)
         if code in self.languages or (code in langid.ISO_639_1 and slip is None):
             return code
-        alike = [slip] if slip else [known for known in self.languages if known[0] == code[:1]]
-        hint = f"did you mean {' or '.join(alike)}? " if alike else ""
+        if slip:
+            alike = [slip]
+        else:  # a typo in a code: the supported codes with its first letter
+            alike = [known for known in self.languages if len(code) == 2 and known[0] == code[0]]
+        hint = f"did you mean {', '.join(alike)}? " if alike else ""
         raise SurgsteerError(
             f"unknown language {language!r}; {hint}valid: {', '.join(self.languages)} "
             "or another ISO 639-1 code (answered unsteered)"
