@@ -26,13 +26,6 @@ Scale = Annotated[float, AfterValidator(_scale)]
 """A steering scale, within the CLI's bounds."""
 
 
-class TextPart(BaseModel):
-    """A text part of a message's content (images and audio are not supported)."""
-
-    type: Literal["text"]
-    text: str
-
-
 TextValue = TypeVar("TextValue")
 
 
@@ -64,6 +57,13 @@ class SteerOptions(BaseModel):
     en_scale: Scale | None = None
     loc_scale: Scale | None = None
     steer: bool = True
+
+
+class TextPart(BaseModel):
+    """A text part of a message's content (images and audio are not supported)."""
+
+    type: Literal["text"]
+    text: str
 
 
 class ChatMessage(BaseModel):
