@@ -118,9 +118,13 @@ def test_a_home_of_a_user_that_does_not_exist_is_one_error() -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
-def test_an_unreadable_special_file_is_one_error_naming_it() -> None:
-    result = CliRunner().invoke(main, ["ask", "--model", "/proc/self/mem", "hi"])
-    one_error(result, "/proc/self/mem", "Input/output error")
+@pytest.mark.parametrize(
+    "args",
+    [["ask", "--model", "/proc/self/mem", "hi"], ["vectors", "inspect", "/proc/self/mem"]],
+    ids=["model", "vector"],
+)
+def test_an_unreadable_special_file_is_one_error_naming_it(args: list[str]) -> None:
+    one_error(CliRunner().invoke(main, args), "/proc/self/mem: Input/output error")
 
 
 @pytest.mark.usefixtures("cached_engine")
