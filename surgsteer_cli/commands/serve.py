@@ -81,7 +81,7 @@ def serve(
     uvicorn.run(
         create_app(session, settings), host=host, port=port, log_level="warning", access_log=False
     )
-    raise KeyboardInterrupt  # uvicorn returns once Ctrl-C (or SIGTERM) has stopped it
+    raise KeyboardInterrupt  # uvicorn.run returns only once Ctrl-C stopped it (it swallows that)
 
 
 def check_free(host: str, port: int) -> None:
