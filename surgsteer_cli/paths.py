@@ -12,6 +12,7 @@ from pathlib import Path
 from surgsteer_cli.errors import SurgsteerError
 
 _PACKAGE = Path(__file__).resolve().parent
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; Windows has none
 
 
 def resource_dir(name: str) -> Path:
@@ -81,7 +82,7 @@ def no_follow(path: str | Path, flags: int, mode: int = 0o644) -> int:
     """``os.open`` that refuses a symbolic link at ``path`` (a SurgsteerError) instead of
     writing through it, dangling or not. Also an ``opener`` for ``open()``."""
     try:
-        return os.open(path, flags | os.O_NOFOLLOW, mode)
+        return os.open(path, flags | _NO_FOLLOW, mode)
     except OSError as exc:
         if exc.errno != errno.ELOOP:
             raise
