@@ -159,7 +159,7 @@ def test_ask_json_is_utf8_with_a_vector_file_name_that_is_not(
     args = ["ask", "--json", "--max-tokens", "1", "--lang", "ko", "--vectors", str(path.parent)]
     result = CliRunner().invoke(main, [*args, "hi"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout_bytes.decode("utf-8"))["vector_files"] == [str(path)]
+    assert str(path) in json.loads(result.stdout_bytes.decode("utf-8"))["vector_files"]
 
 
 @pytest.mark.parametrize(("code", "hint"), [("kr", "did you mean ko?"), ("cn", "did you mean zh?")])
