@@ -99,6 +99,13 @@ class Tally:
         )
 
 
+def default_sigint() -> None:
+    """Run in a child before it starts (``preexec_fn``): Ctrl-C stops it as at a terminal,
+    even where this process was started ignoring SIGINT (a background job of a
+    non-interactive shell, ``nohup``), which a child would otherwise inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Command:
     """The job's command running on ``out`` in its own process group; stderr goes to a file
     (a pipe nobody reads could fill up and stall it). As a context manager, it kills the
@@ -113,6 +120,7 @@ class Command:
             stdout=subprocess.DEVNULL,
             stderr=self.stderr,
             start_new_session=True,
+            preexec_fn=default_sigint,
         )
 
     def wait(self, timeout: float | None = None) -> str:

@@ -13,6 +13,9 @@ from surgsteer_cli import __version__
 from surgsteer_cli.errors import SurgsteerError, os_error_message
 from surgsteer_cli.untrusted import printable
 
+SHOWN = 200
+"""Longest piece of an input shown in an error."""
+
 COMMANDS: dict[str, str] = {
     "ask": "surgsteer_cli.commands.ask:ask",
     "chat": "surgsteer_cli.commands.chat:chat",
@@ -29,8 +32,9 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use; project errors and OS errors
-    (disk full, read-only folders, paths through a file) become one printable line."""
+    """A group whose subcommands are imported on first use; project errors, OS errors (disk
+    full, read-only folders, paths through a file) and text that is not UTF-8 (an argument
+    or file name read with undecodable bytes) become one printable line."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -49,6 +53,9 @@ class LazyGroup(click.Group):
             raise click.ClickException(printable(exc)) from None
         except OSError as exc:
             raise click.ClickException(printable(os_error_message(exc))) from None
+        except UnicodeEncodeError as exc:
+            text = printable(exc.object[:SHOWN]) + ("..." if len(exc.object) > SHOWN else "")
+            raise click.ClickException(f"not valid UTF-8 text: {text}") from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from surgsteer_cli.engine import last_llama_error, silence_llama_logs
 from surgsteer_cli.errors import ModelLoadError
-from surgsteer_cli.paths import atomic_output, cache_dir
+from surgsteer_cli.paths import atomic_output, cache_dir, naming
 
 _CHUNK = 1 << 20
 
@@ -114,12 +114,15 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None) -> Path:
     text = "" if name_or_path is None else str(name_or_path)
     if text.strip() in ("", *NAMED_MODELS):
         return named_model_path(NAMED_MODELS[text.strip() or DEFAULT_MODEL])
-    model = Path(text).expanduser()
+    try:
+        model = Path(text).expanduser()
+    except RuntimeError:  # ~user of a user that does not exist
+        raise ModelLoadError(f"model file not found: {text} (no such user's home)") from None
     if not model.is_file():
         raise ModelLoadError(
             f"model file not found: {model} (named models: {', '.join(NAMED_MODELS)})"
         )
-    with model.open("rb") as handle:
+    with naming(model), model.open("rb") as handle:  # a read error names the file
         if handle.read(4) != b"GGUF":
             raise ModelLoadError(f"{model} is not a GGUF model file")
     return model

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from surgsteer_cli.errors import SurgsteerError
+
 _PACKAGE = Path(__file__).resolve().parent
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; Windows has none
 
 
 def resource_dir(name: str) -> Path:
@@ -72,3 +76,14 @@ def naming(path: Path, *temporary: Path) -> Iterator[None]:
         if exc.filename is None or Path(exc.filename) in temporary:
             exc.filename, exc.filename2 = str(path), None
         raise
+
+
+def no_follow(path: str | Path, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` that refuses a symbolic link at ``path`` (a SurgsteerError) instead of
+    writing through it, dangling or not. Also an ``opener`` for ``open()``."""
+    try:
+        return os.open(path, flags | _NO_FOLLOW, mode)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise SurgsteerError(f"{path} is a symbolic link; not writing through it") from None

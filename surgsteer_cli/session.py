@@ -32,7 +32,6 @@ from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.profiles import Profile, discover
 from surgsteer_cli.prompting import Prompt, Turn, qa_prompt, stop_sequences
 from surgsteer_cli.steering import check_placement, control, location_line, parts
-from surgsteer_cli.vector_file import LANGUAGE_CODE
 
 ENGLISH = "en"
 LOCALIZE = ("prompt", "vector", "both")
@@ -160,14 +159,20 @@ class Session:
 
     def check_language(self, language: str) -> str:
         """``language`` in lower case: a known language, a profile's, or any other ISO 639-1
-        code (answered unsteered); anything else is a SurgsteerError listing the known codes."""
+        code (answered unsteered); anything else is a SurgsteerError suggesting a code."""
         code = language.strip().lower()
-        if code not in self.languages and not LANGUAGE_CODE.fullmatch(code):
-            raise SurgsteerError(
-                f"unknown language {language!r}; valid: {', '.join(self.languages)} "
-                "or another two-letter ISO 639-1 code (answered unsteered)"
-            )
-        return code
+        slip = langid.COUNTRY_SLIPS.get(code)
+        if code in self.languages or (code in langid.ISO_639_1 and slip is None):
+            return code
+        if slip:
+            alike = [slip]
+        else:  # a typo in a code: the supported codes with its first letter
+            alike = [known for known in self.languages if len(code) == 2 and known[0] == code[0]]
+        hint = f"did you mean {', '.join(alike)}? " if alike else ""
+        raise SurgsteerError(
+            f"unknown language {language!r}; {hint}valid: {', '.join(self.languages)} "
+            "or another ISO 639-1 code (answered unsteered)"
+        )
 
     def steering(self, question: str, request: SteeringRequest) -> Steering:
         """Decide the steering for ``question``; ``request.language`` (``--lang``) skips

@@ -5,9 +5,19 @@ bidi controls would reorder what is shown. Rich markup is escaped on top by ``co
 from __future__ import annotations
 
 import json
+import re
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 """Embeddings, overrides and isolates: they reorder the text shown after them."""
+
+
+def safe_name(text: object) -> str:
+    """``text`` as a file or folder name: lower case, runs of anything but letters, digits,
+    ``.``, ``_`` and ``-`` (separators, markup, control and non-ASCII characters) as one
+    ``-``, no leading dot (so never ``..``), at most 64 characters; ``model`` if nothing is
+    left."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", str(text).lower()).lstrip(".-")[:64]
+    return name or "model"
 
 
 def printable(text: object) -> str:
@@ -25,9 +35,13 @@ def terminal_text(text: str) -> str:
 def json_text(value: object) -> str:
     """``value`` as one line of JSON for the terminal: non-ASCII text stays readable, while
     the characters ``terminal_text`` escapes become ``\\uXXXX`` (JSON escapes the C0
-    ones itself); NaN and infinities are refused (ValueError), as JSON has none."""
+    ones itself), and so do lone surrogates (the undecodable bytes of a file name that is
+    not UTF-8, or a broken escape), so the text is always valid UTF-8 and parses back to the
+    same string; NaN and infinities are refused (ValueError), as JSON has none."""
     text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    return "".join(f"\\u{ord(c):04x}" if _drives_terminal(c) else c for c in text)
+    return "".join(
+        f"\\u{ord(c):04x}" if _drives_terminal(c) or _is_surrogate(c) else c for c in text
+    )
 
 
 def _drives_terminal(char: str) -> bool:
@@ -36,5 +50,11 @@ def _drives_terminal(char: str) -> bool:
     return (control and char not in "\n\t") or char in BIDI_CONTROLS
 
 
+def _is_surrogate(char: str) -> bool:
+    return "\ud800" <= char <= "\udfff"
+
+
 def _escaped(char: str) -> str:
+    if "\udc80" <= char <= "\udcff":  # os.fsdecode's stand-in for the byte char - 0xdc00
+        return f"\\x{ord(char) - 0xDC00:02x}"
     return repr(char)[1:-1]

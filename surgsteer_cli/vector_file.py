@@ -39,7 +39,7 @@ from surgsteer_cli import __version__
 from surgsteer_cli.errors import ModelMismatchError, VectorFileError
 from surgsteer_cli.gguf_check import check_layout
 from surgsteer_cli.model_spec import ModelSpec
-from surgsteer_cli.paths import atomic_output
+from surgsteer_cli.paths import atomic_output, naming
 
 if TYPE_CHECKING:
     import gguf
@@ -298,7 +298,7 @@ def load(path: str | Path) -> SteeringVector | ExportedVector:
         raise VectorFileError(f"{path}: not a file")
     if size > MAX_FILE_BYTES:
         raise VectorFileError(f"{path}: {size} bytes is too large for a steering vector")
-    with path.open("rb") as handle:
+    with naming(path), path.open("rb") as handle:  # a read error names the file
         if handle.read(4) != b"GGUF":
             raise VectorFileError(f"{path}: not a GGUF file (bad magic)")
     try:

@@ -43,6 +43,7 @@ from rich.table import Table
 from surgsteer_cli.errors import DataError, SurgsteerError
 from surgsteer_cli.inspection import top_share
 from surgsteer_cli.model_spec import ModelSpec
+from surgsteer_cli.paths import atomic_output
 from surgsteer_convert.contrasts import filled
 from surgsteer_convert.directions import Measurement
 
@@ -82,8 +83,9 @@ class LayerReport:
     rule: str = RULE
 
     def save(self, path: Path) -> None:
-        """Write the report as JSON."""
-        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+        """Write the report as JSON (replacing, never writing through, a link at ``path``)."""
+        with atomic_output(path) as partial:
+            partial.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
 
 
 def analyze(measurement: Measurement, spec: ModelSpec, model_id: str) -> LayerReport:
@@ -324,7 +326,8 @@ def plot(report: LayerReport, path: Path) -> None:
         axis.set_xlabel("block (0-based; output of block N)")
     figure.suptitle(f"{report.model_id}: {', '.join(report.languages)}")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with atomic_output(path) as partial:  # replaces a link at ``path``, never writes through
+        figure.savefig(partial, format="png", dpi=120)
     plt.close(figure)
 
 

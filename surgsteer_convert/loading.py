@@ -25,6 +25,7 @@ from surgsteer_cli.cpus import available_cpus  # noqa: E402
 from surgsteer_cli.errors import ModelLoadError, ModelMismatchError  # noqa: E402
 from surgsteer_cli.model_spec import ModelSpec  # noqa: E402
 from surgsteer_cli.models import resolve_model  # noqa: E402
+from surgsteer_cli.untrusted import safe_name  # noqa: E402
 
 
 @dataclass
@@ -50,10 +51,11 @@ def read_metadata(path: Path) -> dict[str, object]:
 
 
 def model_id(metadata: dict[str, object]) -> str:
-    """Short folder name for a model's vectors: ``<architecture>-<size label>``, lower case."""
+    """Short folder name for a model's vectors: ``<architecture>-<size label>``, lower case,
+    made a safe name (the metadata is the file's: no separators, ``..`` or markup)."""
     arch = str(metadata["general.architecture"])
     size = metadata.get("general.size_label")
-    return f"{arch}-{size}".lower() if size else arch.lower()
+    return safe_name(f"{arch}-{size}" if size else arch)
 
 
 def use_threads(threads: int | None) -> None:

@@ -19,6 +19,7 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.interrupt_runs import default_sigint
 from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import RESULTS
@@ -74,6 +75,7 @@ def start(command: list[str], home: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 

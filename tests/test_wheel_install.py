@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -38,13 +39,30 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def current_site_dirs() -> list[str]:
+    """The site-packages folders this interpreter imports from (the user's too, if it reads
+    them): in a venv the venv's own, not its base interpreter's."""
+    user = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+    return [folder for folder in [*site.getsitepackages(), *user] if Path(folder).is_dir()]
+
+
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv that sees this environment's packages (the dependencies) with the wheel
-    installed into it; its ``bin`` folder."""
+    """A fresh venv with the wheel installed into it that takes its dependencies from *this*
+    environment's site folders (a ``.pth`` file adds them after its own, with their ``.pth``
+    files); its ``bin`` folder. (``system_site_packages`` would give it the base
+    interpreter's packages, which lack the dependencies when this one is itself a venv.)"""
     env_dir = tmp_path_factory.mktemp("venv")
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    lines = [f"import site; site.addsitedir({folder!r})" for folder in current_site_dirs()]
+    (Path(purelib) / "surgsteer-test-deps.pth").write_text("\n".join(lines) + "\n")
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
     subprocess.run([*pip, "--no-deps", "--no-index", str(wheel)], check=True, timeout=120)
     return env_dir / "bin"
@@ -107,3 +125,15 @@ def test_the_installed_command_runs_outside_the_checkout_on_the_wheels_data(
     models = run_installed(installed, tmp_path, "surgsteer", "models", "--json")
     assert models.returncode == 0, models.stderr
     assert all(model["shipped_vectors"] > 0 for model in json.loads(models.stdout))
+
+
+def test_the_venv_imports_the_dependencies_of_this_environment(
+    installed: Path, tmp_path: Path
+) -> None:
+    import click
+    import rich
+
+    code = "import click, rich; print(click.__file__, rich.__file__)"
+    found = run_installed(installed, tmp_path, "python", "-c", code)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == [click.__file__, rich.__file__]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import click
@@ -14,6 +13,7 @@ from surgsteer_cli.console import out, warn
 from surgsteer_cli.errors import VectorFileError
 from surgsteer_cli.models import DEFAULT_MODEL, NAMED_MODELS
 from surgsteer_cli.paths import resource_dir
+from surgsteer_cli.untrusted import json_text
 
 
 @click.command()
@@ -42,7 +42,7 @@ def models(as_json: bool) -> None:
         for model in NAMED_MODELS.values()
     ]
     if as_json:
-        click.echo(json.dumps(records, ensure_ascii=False))
+        click.echo(json_text(records))
         return
     table = Table(
         title="Named models (--model NAME)", title_justify="left", box=box.SIMPLE, pad_edge=False

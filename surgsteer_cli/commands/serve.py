@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 
 from surgsteer_cli.commands.options import localize_option, model_options
 from surgsteer_cli.console import info, warn
+from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.session import RuntimeOptions, Session
 
 
@@ -23,6 +26,12 @@ from surgsteer_cli.session import RuntimeOptions, Session
 )
 @click.option("--no-steer", is_flag=True, help="Answer every request unsteered (a baseline).")
 @localize_option()
+@click.option(
+    "--strict-model",
+    is_flag=True,
+    help="Refuse (404) a request whose 'model' is not the served model's id [default: any "
+    "name gets the one model served].",
+)
 def serve(
     runtime: RuntimeOptions,
     host: str,
@@ -30,6 +39,7 @@ def serve(
     api_key: str | None,
     no_steer: bool,
     localize: str,
+    strict_model: bool,
 ) -> None:
     """Serve the model over the OpenAI API, steering each request by its own language.
 
@@ -39,7 +49,8 @@ def serve(
     ..., "loc_scale": ..., "en_at": "prompt", "loc_at": ..., "steer": false}. Chat requests
     get the country's system line under --localize prompt|both; raw completions have no
     system turn, so only a LOC vector localizes them. Responses say what was applied in a
-    "surgsteer" field and in the X-Surgsteer-Language and X-Surgsteer-Profile headers.
+    "surgsteer" field and in the X-Surgsteer-Language and X-Surgsteer-Profile headers. Ctrl-C
+    stops it (status 130).
 
     \b
     Example:  surgsteer serve --port 8000
@@ -51,6 +62,7 @@ def serve(
     from surgsteer_cli.server.config import ServerConfig
     from surgsteer_cli.server.log import shown
 
+    check_free(host, port)  # before the model loads, which takes a while
     session = Session.open(runtime)
     config = ServerConfig(
         model_id=session.engine.path.stem,
@@ -59,6 +71,7 @@ def serve(
         api_key=api_key or None,
         steer=not no_steer,
         localize=localize,
+        strict_model=strict_model,
     )
     if not config.loopback_only:
         warn(
@@ -74,3 +87,15 @@ def serve(
     uvicorn.run(
         create_app(session, config), host=host, port=port, log_level="warning", access_log=False
     )
+    raise KeyboardInterrupt  # uvicorn.run returns only once Ctrl-C stopped it (it swallows that)
+
+
+def check_free(host: str, port: int) -> None:
+    """A SurgsteerError unless ``host:port`` can be listened on now, bound as uvicorn binds."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise SurgsteerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -28,11 +28,11 @@ import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from surgsteer_cli.console import warn
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.paths import atomic_output, naming
+from surgsteer_cli.paths import atomic_output, naming, no_follow
 
 try:
     import fcntl
@@ -65,9 +65,13 @@ class ResultStore:
         try:
             if fresh:
                 self.path.unlink(missing_ok=True)
-            _check_run(self.directory / RUN, run, resuming=self.path.exists())
-            self.rows: dict[Key, dict[str, Any]] = _read(self.path) if self.path.exists() else {}
-            self._handle = self._resources.enter_context(self.path.open("a", encoding="utf-8"))
+            resuming = os.path.lexists(self.path)
+            # Opened (never through a link) before anything is read or changed.
+            self._handle = self._resources.enter_context(
+                open(self.path, "a+", encoding="utf-8", opener=no_follow)  # noqa: SIM115
+            )
+            _check_run(self.directory / RUN, run, resuming=resuming)
+            self.rows: dict[Key, dict[str, Any]] = _read(self.path, self._handle.buffer)
         except BaseException:
             self._resources.close()
             raise
@@ -135,7 +139,7 @@ def _check_run(path: Path, run: dict[str, Any], *, resuming: bool) -> None:
 
 def _lock(directory: Path) -> int:
     """An open descriptor holding the exclusive lock on ``directory``'s runs (see above)."""
-    descriptor = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    descriptor = no_follow(directory / LOCK, os.O_RDWR | os.O_CREAT)
     if fcntl is None:
         return descriptor
     try:
@@ -159,12 +163,14 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _read(path: Path) -> dict[Key, dict[str, Any]]:
-    """Rows of an existing results file, keyed; a torn last line is truncated away."""
-    data = path.read_bytes()
+def _read(path: Path, file: BinaryIO) -> dict[Key, dict[str, Any]]:
+    """Rows of the results file ``path``, open as ``file``, keyed; a torn last line is
+    truncated away."""
+    file.seek(0)
+    data = file.read()
     end = data.rfind(b"\n") + 1
     if end < len(data):
-        os.truncate(path, end)
+        file.truncate(end)
         warn(f"{path}: dropped an incomplete last line left by an interrupted run")
     rows: dict[Key, dict[str, Any]] = {}
     for number, line in enumerate(data[:end].split(b"\n")[:-1], start=1):

@@ -6,7 +6,6 @@ only once the request holds the context (``slot``)."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import aclosing
@@ -14,19 +13,21 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
 from surgsteer_cli import __version__
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.server.config import ServerConfig
 from surgsteer_cli.server.conversation import conversation
-from surgsteer_cli.server.errors import ApiError, install_error_handlers
+from surgsteer_cli.server.errors import ApiError, install_error_handlers, internal_error
+from surgsteer_cli.server.limits import BodyLimit
 from surgsteer_cli.server.log import request_line
-from surgsteer_cli.server.responses import Reply, steering_headers
+from surgsteer_cli.server.responses import Json, Reply, steering_headers
 from surgsteer_cli.server.slot import Job, Slot
 from surgsteer_cli.server.types import ChatCompletionRequest, CompletionRequest, SteerOptions
 from surgsteer_cli.session import Session, Steering, SteeringRequest
+from surgsteer_cli.untrusted import json_text
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class Server:
     config: ServerConfig
 
     def check_model(self, model: str | None) -> None:
-        """Refuse a request for another model than the one served (none named is fine)."""
-        if model is not None and model != self.config.model_id:
+        """With ``strict_model``, refuse a request for another model than the one served
+        (none named is fine); without, any name gets the one model served."""
+        if self.config.strict_model and model not in (None, self.config.model_id):
             raise ApiError(
                 404,
                 f"model {model!r} does not exist; this server runs {self.config.model_id!r}",
@@ -70,8 +72,15 @@ class Server:
 
 def create_app(session: Session, config: ServerConfig) -> FastAPI:
     """The application serving ``session``'s model (tests can build it in process)."""
-    app = FastAPI(title="surgsteer", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="surgsteer",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=Json,
+    )
     app.state.server = Server(session, Slot(session), config)
+    app.add_middleware(BodyLimit, max_body=config.max_body)
     install_error_handlers(app)
     app.include_router(router)
     return app
@@ -126,12 +135,14 @@ async def models(server: ServerDep) -> dict[str, object]:
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, server: ServerDep
 ) -> Response:
-    """A chat answer, steered by the language of the last user message."""
+    """A chat answer, steered by the language of the last user message. Detecting the
+    language and tokenizing run in a worker thread, as generating does: a long request never
+    holds up the others."""
     server.check_model(body.model)
     talk = conversation(body.messages)
-    steering = server.steering(talk.last_user, body.surgsteer)
+    steering = await run_in_threadpool(server.steering, talk.last_user, body.surgsteer)
     session = server.session
-    pieces = _fitting(
+    pieces = await _fitting(
         lambda: session.answer(
             talk.question,
             talk.history,
@@ -151,8 +162,8 @@ async def chat_completions(
 async def completions(body: CompletionRequest, request: Request, server: ServerDep) -> Response:
     """A raw text completion of the prompt, steered by the prompt's language."""
     server.check_model(body.model)
-    steering = server.steering(body.prompt, body.surgsteer)
-    pieces = _fitting(
+    steering = await run_in_threadpool(server.steering, body.prompt, body.surgsteer)
+    pieces = await _fitting(
         lambda: server.session.engine.generate(
             body.prompt,
             max_tokens=body.token_limit,
@@ -169,12 +180,13 @@ async def completions(body: CompletionRequest, request: Request, server: ServerD
 router.include_router(v1)
 
 
-def _fitting(
+async def _fitting(
     prepare: Callable[[], Generator[str, None, None]], *, param: str
 ) -> Generator[str, None, None]:
-    """The pieces ``prepare`` returns; its refusal of an over-long prompt becomes a 400."""
+    """The pieces ``prepare`` returns (it tokenizes: run in a worker thread); its refusal of
+    an over-long prompt becomes a 400."""
     try:
-        return prepare()
+        return await run_in_threadpool(prepare)
     except SurgsteerError as exc:  # the only one it raises: the prompt does not fit
         raise ApiError(400, str(exc), param=param, code="context_length_exceeded") from None
 
@@ -187,16 +199,21 @@ async def _respond(
     if stream:
         return EventSourceResponse(_events(server.slot, job, reply), headers=headers, sep="\n")
     text = await _collect(server.slot, job, request)
-    return JSONResponse(reply.whole(text, job.finish_reason), headers=headers)
+    return Json(reply.whole(text, job.finish_reason), headers=headers)
 
 
 async def _events(slot: Slot, job: Job, reply: Reply) -> AsyncIterator[dict[str, str]]:
-    """Server-sent events: the steering first, then the pieces, the reason, ``[DONE]``."""
-    yield {"data": json.dumps(reply.opening(), ensure_ascii=False)}
-    async with aclosing(slot.run(job)) as pieces:
-        async for piece in pieces:
-            yield {"data": json.dumps(reply.piece(piece), ensure_ascii=False)}
-    yield {"data": json.dumps(reply.closing(job.finish_reason), ensure_ascii=False)}
+    """Server-sent events: the steering first, then the pieces, the reason, ``[DONE]``. A
+    failure once the stream has begun (its status sent) is an ``error`` event, as OpenAI
+    sends, followed by ``[DONE]``."""
+    try:
+        yield {"data": json_text(reply.opening())}
+        async with aclosing(slot.run(job)) as pieces:
+            async for piece in pieces:
+                yield {"data": json_text(reply.piece(piece))}
+        yield {"data": json_text(reply.closing(job.finish_reason))}
+    except Exception as exc:  # noqa: BLE001 (every failure: the client sees it, the log has it)
+        yield {"data": json_text(internal_error(exc).body())}
     yield {"data": "[DONE]"}
 
 

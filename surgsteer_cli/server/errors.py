@@ -7,12 +7,14 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+
+from surgsteer_cli.server.responses import Json
 
 log = logging.getLogger("surgsteer.server")
 
 _TYPES = {401: "authentication_error", 404: "not_found_error", 500: "server_error"}
+_CODES = {413: "request_too_large"}
 
 
 class ApiError(Exception):
@@ -27,41 +29,51 @@ class ApiError(Exception):
         self.param = param
         self.code = code
 
-    def response(self) -> JSONResponse:
-        """The error as an OpenAI-style JSON response."""
-        body = {
-            "message": self.message,
-            "type": _TYPES.get(self.status, "invalid_request_error"),
-            "param": self.param,
-            "code": self.code,
+    def body(self) -> dict[str, object]:
+        """``{"error": {message, type, param, code}}``, as a response or a stream event."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": _TYPES.get(self.status, "invalid_request_error"),
+                "param": self.param,
+                "code": self.code or _CODES.get(self.status),
+            }
         }
+
+    def response(self) -> Json:
+        """The error as an OpenAI-style JSON response."""
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return JSONResponse({"error": body}, status_code=self.status, headers=headers)
+        return Json(self.body(), status_code=self.status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route every kind of failure through ``ApiError.response``."""
 
-    async def api_error(_: Request, exc: Exception) -> JSONResponse:
+    async def api_error(_: Request, exc: Exception) -> Json:
         assert isinstance(exc, ApiError)
         return exc.response()
 
-    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    async def invalid_request(_: Request, exc: Exception) -> Json:
         assert isinstance(exc, RequestValidationError)
         return validation_error(exc).response()
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(_: Request, exc: Exception) -> Json:
         assert isinstance(exc, HTTPException)
         return ApiError(exc.status_code, str(exc.detail)).response()
 
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("internal error", exc_info=exc)
-        return ApiError(500, "internal server error (see the server's log)").response()
+    async def unexpected(_: Request, exc: Exception) -> Json:
+        return internal_error(exc).response()
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def internal_error(exc: Exception) -> ApiError:
+    """A 500 for a failure no request should cause; its traceback goes to the log only."""
+    log.error("internal error", exc_info=exc)
+    return ApiError(500, "internal server error (see the server's log)")
 
 
 def validation_error(exc: RequestValidationError) -> ApiError:

@@ -6,10 +6,21 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from fastapi.responses import JSONResponse
 
 from surgsteer_cli.display import steering_record
 from surgsteer_cli.session import Steering
+from surgsteer_cli.untrusted import json_text
+
+
+class Json(JSONResponse):
+    """A JSON response that is always valid UTF-8: a file name that is not UTF-8 (a vector
+    file's, in the ``surgsteer`` field) is sent as ``\\uXXXX`` escapes, not as a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json_text(content).encode("utf-8")
 
 
 def steering_info(steering: Steering) -> dict[str, object]:

@@ -6,17 +6,46 @@ that a misspelt option is an error rather than silently unsteered."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    FiniteFloat,
-    NonNegativeFloat,
-    PositiveInt,
-    field_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator
+
+from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.profiles import check_scale
+
+
+def _scale(scale: float) -> float:
+    """The CLI's bounds for a scale (``profiles.check_scale``), as a validation error."""
+    try:
+        return check_scale(scale)
+    except SurgsteerError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Scale = Annotated[float, AfterValidator(_scale)]
+"""A steering scale, within the CLI's bounds."""
+
+
+TextValue = TypeVar("TextValue")
+
+
+def _unicode(value: TextValue) -> TextValue:
+    """``value`` (a text, a list of texts or text parts, or None) if its text is valid Unicode:
+    JSON's ``\\ud800`` escapes can make a lone surrogate, which no model can tokenize.
+    (Checked on the whole field, so that the error names the field, not a member of a union.)"""
+    for item in value if isinstance(value, list) else [value]:
+        text = item.text if isinstance(item, TextPart) else item
+        try:
+            str(text or "").encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"holds a lone surrogate (U+{ord(exc.object[exc.start]):04X})"
+            ) from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
+"""A string from a request: refused (400) unless it is valid Unicode."""
 
 
 class SteerOptions(BaseModel):
@@ -24,9 +53,9 @@ class SteerOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lang: str | None = None
-    en_scale: FiniteFloat | None = None
-    loc_scale: FiniteFloat | None = None
+    lang: Text | None = None
+    en_scale: Scale | None = None
+    loc_scale: Scale | None = None
     steer: bool = True
     localize: Literal["prompt", "vector", "both"] | None = None  # None: the server's
     en_at: Literal["all", "prompt", "question"] | None = None  # None: the vector file's
@@ -44,7 +73,7 @@ class ChatMessage(BaseModel):
     """One message of a conversation. ``developer`` is the newer name of ``system``."""
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] | None = None
+    content: Annotated[str | list[TextPart] | None, AfterValidator(_unicode)] = None
 
     @property
     def text(self) -> str:
@@ -58,11 +87,11 @@ class GenerationRequest(BaseModel):
     """What chat and text completions share: model, sampling, length, streaming, steering.
     ``temperature`` defaults to 0 (greedy), as in ``surgsteer ask``."""
 
-    model: str | None = None
+    model: Text | None = None
     max_tokens: PositiveInt | None = None
-    temperature: NonNegativeFloat | None = None
-    seed: int | None = None
-    stop: str | list[str] | None = None
+    temperature: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    seed: Annotated[int, Field(ge=0, lt=2**32)] | None = None
+    stop: Annotated[str | list[str] | None, AfterValidator(_unicode)] = None
     stream: bool = False
     n: Literal[1] = 1
     surgsteer: SteerOptions = Field(default_factory=SteerOptions)
@@ -90,7 +119,7 @@ class ChatCompletionRequest(GenerationRequest):
 class CompletionRequest(GenerationRequest):
     """``POST /v1/completions``: one prompt, 16 tokens unless told otherwise (as OpenAI)."""
 
-    prompt: str
+    prompt: Annotated[Text, Field(min_length=1)]
 
     @field_validator("prompt", mode="before")
     @classmethod

@@ -1,8 +1,12 @@
 """A sample of the fuzz cases through the real CLI, in subprocesses: a bad vector file makes
-``vectors inspect`` and ``ask --vectors`` exit 1 with one ``Error:`` line and no traceback."""
+``vectors inspect`` and ``ask --vectors`` exit 1 with one ``Error:`` line and no traceback;
+under a file name that is not UTF-8 (and holds an escape sequence), ``vectors inspect
+--json`` writes valid UTF-8 that names the file exactly, or that one printable line."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -49,6 +53,22 @@ def test_vectors_inspect(case: Case, tmp_path: Path) -> None:
     else:
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
+
+
+HOSTILE_NAME = os.fsdecode(b"v\xff\xe9\x1b[31m.gguf")
+
+
+@pytest.mark.parametrize("case", SAMPLE, ids=[case.family for case in SAMPLE])
+def test_vectors_inspect_json_under_a_name_that_is_not_utf8(case: Case, tmp_path: Path) -> None:
+    path = tmp_path / HOSTILE_NAME
+    path.write_bytes(case.data)
+    result = surgsteer("vectors", "inspect", "--json", str(path))  # decoded strictly
+    if read_and_check(path, case.model).outcome == "error":
+        assert_one_error_line(result)
+        assert "\x1b" not in result.stderr and "v\\xff\\xe9\\x1b[31m.gguf" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["file"] == str(path)
 
 
 @pytest.mark.parametrize("case", ASK_SAMPLE, ids=[case.family for case in ASK_SAMPLE])
