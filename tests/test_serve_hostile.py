@@ -25,9 +25,8 @@ from surgsteer_cli.session import Session
 pytest.importorskip("sse_starlette")
 uvicorn = pytest.importorskip("uvicorn")
 
-from surgsteer_cli.server.config import ServerConfig  # noqa: E402
-
 from surgsteer_cli.server.app import create_app  # noqa: E402 (needs the serve extra)
+from surgsteer_cli.server.config import ServerConfig  # noqa: E402
 
 KOREAN = "대한민국의 긴급 전화번호는 무엇인가요?"
 MODEL_ID = "served-model"
