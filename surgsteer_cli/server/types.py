@@ -11,7 +11,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.profiles import check_scale
+from surgsteer_cli.steering import check_scale
 
 
 def _scale(scale: float) -> float:
