@@ -56,7 +56,26 @@ class Toolset:
 
     @property
     def flags(self) -> tuple[str, ...]:
-        return (*CMAKE_FLAGS, f"-DLLAMA_BUILD_SERVER={'ON' if self.server else 'OFF'}")
+        server = f"-DLLAMA_BUILD_SERVER={'ON' if self.server else 'OFF'}"
+        return (*CMAKE_FLAGS, *cpu_flags(), server)
+
+
+CPU_FEATURES = ("AVX", "AVX_VNNI", "AVX2", "F16C", "FMA", "BMI2", "AVX512", "AVX512_VNNI")
+
+
+def cpu_flags() -> tuple[str, ...]:
+    """The CPU features the installed llama-cpp-python was built with, as ggml's CMake flags
+    (not ``-march=native``): the stock tools then run the same kernels, and none that the
+    machine advertises but cannot run (AMX on some virtual machines: SIGILL)."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    enabled = {part.split("=")[0].strip() for part in info.split("|") if part.strip().endswith("1")}
+    enabled = {name.removeprefix("CPU : ") for name in enabled}
+    return (
+        "-DGGML_NATIVE=OFF",
+        *(f"-DGGML_{name}={'ON' if name in enabled else 'OFF'}" for name in CPU_FEATURES),
+    )
 
 
 TOOLS = Toolset(("llama-completion", "llama-cvector-generator"))
