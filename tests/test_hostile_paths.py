@@ -18,7 +18,7 @@ from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.results import LOCK, RESULTS, ResultStore
-from surgsteer_cli.session import Session
+from surgsteer_cli.session import Session, SteeringRequest
 
 RUN = {"split": "test"}
 
@@ -176,7 +176,7 @@ def test_codes_that_are_no_language_are_refused_and_real_languages_kept(engine) 
         with pytest.raises(SurgsteerError, match="unknown language"):
             session.check_language(code)
     assert session.check_language("FR") == "fr"  # ISO 639-1: answered unsteered
-    steering = session.steering("Bonjour", language="fr")
+    steering = session.steering("Bonjour", SteeringRequest(language="fr"))
     assert steering.profile is None and "no fr profile" in (steering.note or "")
 
 
