@@ -83,7 +83,7 @@ def test_one_eval_runs_the_original_and_its_quantizations(quantized, tmp_path: P
     rows = [json.loads(line) for line in lines]
     steered = {row["model"] for row in rows if row["setting"] == "en-mid"}
     assert steered == {model.stem for model in models}  # one vector set served all three
-    assert len(rows) == 3 * (1 + 3)  # English reference, ko transfer and both localizations
+    assert len(rows) == 3 * (1 + 4)  # English reference, ko transfer and three Localizations
     summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
     assert {s["model"] for s in summary["scores"]} == steered
 

@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks.interrupt_runs import smollm2
 from surgsteer_cli.engine import Engine
+from surgsteer_cli.evaluation.localization import AXES
 from surgsteer_cli.profiles import discover
 from surgsteer_cli.steering import profile_buffer
 from surgsteer_cli.vector_file import read
@@ -75,7 +76,8 @@ def test_ask_runs_unchanged_on_smollm2() -> None:
     )
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
-    assert record["profile"] == "ko" and set(record["scales"]) == {"en", "loc"}
+    assert record["profile"] == "ko" and set(record["scales"]) == {"en"}
+    assert record["system"] == "The user is in South Korea."  # the default --localize prompt
     assert record["answer"].strip()
 
 
@@ -85,8 +87,6 @@ def test_eval_runs_unchanged_on_smollm2(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert {(row["setting"], row["axis"]) for row in rows if row["language"] == "ko"} == {
-        (setting, axis)
-        for setting in ("none", "surgical")
-        for axis in ("transfer", "localization", "localization-en")
+        (setting, axis) for setting in ("none", "surgical") for axis in ("transfer", *AXES.values())
     }
     assert (tmp_path / "plane.png").stat().st_size > 0

@@ -145,7 +145,8 @@ def test_korean_and_english_requests_get_their_own_profiles(
     body = korean.parse()
     assert body.model_extra["surgsteer"]["profile"] == "ko"
     assert body.model_extra["surgsteer"]["language_source"] == "detected"
-    assert set(body.model_extra["surgsteer"]["scales"]) == {"en", "loc"}
+    assert set(body.model_extra["surgsteer"]["scales"]) == {"en"}  # and the country line:
+    assert body.model_extra["surgsteer"]["system"] == "The user is in South Korea."
     assert body.choices[0].message.content
     assert english.headers["x-surgsteer-profile"] == "none"
     assert english.headers["x-surgsteer-language"] == "en"
@@ -153,7 +154,7 @@ def test_korean_and_english_requests_get_their_own_profiles(
 
 
 def test_the_surgsteer_field_chooses_the_profile(client: openai.OpenAI, model_id: str) -> None:
-    asked = _chat(client, model_id, ENGLISH, lang="ko", loc_scale=0.02).parse()
+    asked = _chat(client, model_id, ENGLISH, lang="ko", localize="vector", loc_scale=0.02).parse()
     info = asked.model_extra["surgsteer"]
     assert (info["profile"], info["language_source"], info["scales"]["loc"]) == (
         "ko",
