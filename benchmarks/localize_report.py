@@ -14,8 +14,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from surgsteer_cli import langid
 from surgsteer_cli.datasets.blend import LANGUAGE_REGION
+from surgsteer_cli.evaluation.answer_language import in_english
 from surgsteer_cli.evaluation.results import read_rows
 from surgsteer_cli.evaluation.selection import LANGUAGES, load_eval_data
 
@@ -62,8 +62,7 @@ def main() -> None:
     for row in read_rows(saved if saved.exists() else run / "results.jsonl"):
         if row["setting"] in selected and (row["language"], row["axis"], row["item"]) in chosen:
             answers[row["setting"]] += 1
-            detected = langid.detect(row["prediction"], ["en", row["language"]]).language
-            english[row["setting"]] += detected == "en"
+            english[row["setting"]] += in_english(row["prediction"], row["language"])
             repeated[row["setting"]] += country_repeated(row["prediction"], row["language"])
     limit = f" --limit {args.limit}" if args.limit else ""
     print(f"$ python -m benchmarks.localize_report {run}{limit}")
