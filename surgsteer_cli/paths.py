@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from surgsteer_cli.errors import SurgsteerError
 
 _PACKAGE = Path(__file__).resolve().parent
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; Windows has none
+_PARTIAL = ".partial"
 
 
 def resource_dir(name: str) -> Path:
@@ -49,9 +51,12 @@ def atomic_output(path: Path) -> Iterator[Path]:
     """A fresh temporary file beside ``path`` to write to; on success it becomes ``path`` in
     one rename (readable by all, like a shared artifact), so ``path`` is never seen
     half-written. Its name is unique, so concurrent writers do not collide; on error it is
-    removed. OS errors (disk full, read-only folder) name ``path``, not the temporary file."""
+    removed. A temporary file a killed writer left (its process gone) is removed here. OS
+    errors (disk full, read-only folder) name ``path``, not the temporary file."""
+    prefix = f".{path.name}.{os.getpid()}."
+    remove_orphan_partials(path)
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=_PARTIAL, dir=path.parent)
     except OSError as exc:
         exc.filename, exc.filename2 = str(path), None
         raise
@@ -64,6 +69,25 @@ def atomic_output(path: Path) -> Iterator[Path]:
             os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def remove_orphan_partials(path: Path) -> None:
+    """Delete ``atomic_output``'s temporary files for ``path`` whose writing process no longer
+    runs (it was killed mid-write); files of live writers are left alone."""
+    for partial in path.parent.glob(f".{glob.escape(path.name)}.*{_PARTIAL}"):
+        pid = partial.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            partial.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 @contextlib.contextmanager

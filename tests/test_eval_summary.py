@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +189,27 @@ def test_concurrent_writers_get_their_own_partial_files(tmp_path) -> None:
     assert target.read_text() == "first"  # the last rename wins: the outer block's
     assert target.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_killed_writers_partial_file_is_removed_by_the_next_write(tmp_path) -> None:
+    """SIGKILL mid-write leaves ``.name.<pid>.xxx.partial``; the next write of the same file
+    removes it when that process is gone, and leaves a live writer's file alone."""
+    from surgsteer_cli.paths import atomic_output
+
+    target = tmp_path / "plane.png"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    orphan = tmp_path / f".plane.png.{gone}.k2j4.partial"
+    live = tmp_path / f".plane.png.{os.getpid()}.a1b2.partial"
+    other = tmp_path / f".other.png.{gone}.k2j4.partial"
+    for leftover in (orphan, live, other):
+        leftover.write_text("half")
+    with atomic_output(target) as partial:
+        partial.write_text("whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [target.name, live.name, other.name]
+    )

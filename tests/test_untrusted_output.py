@@ -5,6 +5,7 @@ one escape byte (colours, window titles, hyperlinks)."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -129,5 +130,8 @@ def test_detect() -> None:
 
 def test_eval(hostile: dict[str, Path]) -> None:
     args = ["eval", "--model", hostile["model"], "--lang", "ko", "--config", "none,surgical"]
-    result = run([*args, "--limit", "1", "--out", hostile["out"]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run([*args, "--limit", "1", "--out", hostile["out"]])
     assert "Run directory:" in result.stderr and "[bold red]" in result.stdout
+    assert not [w for w in caught if "Glyph" in str(w.message)]  # no control byte in the plot

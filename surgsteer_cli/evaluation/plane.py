@@ -10,6 +10,7 @@ from typing import Any
 from surgsteer_cli.evaluation.selection import REFERENCE
 from surgsteer_cli.evaluation.summary import ALL, BASELINE, Score
 from surgsteer_cli.paths import atomic_output
+from surgsteer_cli.untrusted import printable
 
 MARKERS = "osD^vP*Xph<>"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # terminal plot points
@@ -107,14 +108,14 @@ def save_png(
         for i, setting in enumerate(settings)
     ]
     handles += [
-        Line2D([], [], color="0.3", marker=MARKERS[i % len(MARKERS)], ls="", label=model)
+        Line2D([], [], color="0.3", marker=MARKERS[i % len(MARKERS)], ls="", label=printable(model))
         for i, model in enumerate(models)
     ]
     ax.legend(handles=handles, title="setting / model", fontsize=8, loc="best")
     ax.set_xlabel(f"Transfer: {transfer_measure}, mean over {len(languages)} languages")
     ax.set_ylabel(f"Localization: {LOCALIZATION_LABELS[localization]}", fontsize=8)
     ax.set_title(f"Transfer–Localization plane ({', '.join(languages)}); bars: 95 % CI")
-    notes = [f"English reference ({m}): {s.score:.3f}" for m, s in references(scores).items()]
+    notes = [f"English reference ({printable(m)}): {s.score:.3f}" for m, s in references(scores).items()]
     if notes:
         ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7, va="bottom")
     ax.grid(alpha=0.3)
