@@ -29,6 +29,7 @@ from surgsteer_cli.evaluation.plane import (
     references,
     terminal_plot,
 )
+from surgsteer_cli.evaluation.quantizations import model_files, prepare
 from surgsteer_cli.evaluation.runner import EvalRequest, Report, run_eval
 from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS, TRANSFER_FORMATS
 from surgsteer_cli.evaluation.settings import CONFIGS, expand
@@ -36,6 +37,7 @@ from surgsteer_cli.evaluation.summary import Score
 from surgsteer_cli.model_spec import parse_band
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.profiles import check_scale
+from surgsteer_cli.quantize import TYPES
 from surgsteer_cli.untrusted import terminal_text
 from surgsteer_cli.vector_file import PLACEMENTS
 
@@ -43,7 +45,19 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
 
 @click.command()
-@model_option(multiple=True, help=f"{MODEL_HELP} Repeatable.")
+@model_option(
+    multiple=True,
+    help=f"{MODEL_HELP} Repeatable; a comma list or a glob (quoted) names several files.",
+)
+@click.option(
+    "--quantize",
+    "quantize_types",
+    default="",
+    metavar="TYPES",
+    help=f"Also evaluate each model quantized to TYPES (comma list of {', '.join(TYPES)}), "
+    "made as `surgsteer quantize` makes them (a quantized model through F16) into "
+    "OUT/models, once: a resumed run reuses them.",
+)
 @vectors_option(
     "vector_dirs",
     help="Vector file or directory (repeatable); matched to models by fingerprint.",
@@ -120,6 +134,7 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 )
 def eval_command(
     models: Sequence[str],
+    quantize_types: str,
     vector_dirs: Sequence[Path],
     languages: tuple[str, ...],
     configs: str,
@@ -163,9 +178,12 @@ def eval_command(
     Files in OUT: results.jsonl (one line per item; re-running the same command resumes
     where it stopped, --fresh starts over), summary.csv and summary.json (score, n and
     bootstrap 95 % interval per model, setting, language and metric; "ceiling": the
-    shares), plane.png, plane-en.png, plane-facts.png.
+    shares), plane.png, plane-en.png, plane-facts.png; with several models (e.g.
+    --quantize), models.json (type, size and bits per weight of each) and
+    quantizations.{json,md,png} (the plane and tables across them).
     """
-    paths = [resolve_model(model) for model in models] or [resolve_model(None)]
+    paths = model_files(models) or [resolve_model(None)]
+    types = [name.upper() for name in _list(quantize_types)] if quantize_types.strip() else []
     request = EvalRequest(
         models=paths,
         settings=expand(
@@ -194,8 +212,10 @@ def eval_command(
         ray_address=ray_address,
     )
     if out is None:
-        request.out = Path("runs") / f"eval-{split}-{_options_hash(request)}"
+        request.out = Path("runs") / f"eval-{split}-{_options_hash(request, types)}"
     info(f"Run directory: {request.out}")
+    if types:
+        request.models = prepare(paths, types, request.out, threads=threads, notify=info)
     report = run_eval(request)
     _print_report(report)
 
@@ -227,7 +247,7 @@ def _bands(text: str) -> list[str | None]:
     return bands
 
 
-def _options_hash(request: EvalRequest) -> str:
+def _options_hash(request: EvalRequest, quantize_types: Sequence[str]) -> str:
     """Eight hex digits that identify what the request evaluates."""
     options = {
         "models": [str(path.resolve()) for path in request.models],
@@ -242,6 +262,8 @@ def _options_hash(request: EvalRequest) -> str:
             for directory in (request.blend_dir, request.bmlama_dir, request.mcq_dir)
         ],
     }
+    if quantize_types:  # only then: older runs keep their directories
+        options["quantize"] = list(quantize_types)
     return hashlib.sha256(json.dumps(options).encode()).hexdigest()[:8]
 
 
