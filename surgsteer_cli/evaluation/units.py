@@ -21,6 +21,9 @@ from surgsteer_cli.evaluation.selection import item_key
 from surgsteer_cli.evaluation.settings import Setting
 from surgsteer_cli.profiles import Profile
 
+TIMING_FIELDS = ("seconds", "decode_s")
+"""Fields of a result row that time it: they differ between runs that score the same."""
+
 
 @dataclass
 class Unit:
