@@ -16,7 +16,7 @@ import pytest
 from benchmarks.interrupt_runs import EVAL_TIMINGS, Job, eval_job, requantize, run_job
 from surgsteer_cli import vector_file
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.evaluation.quantizations import ModelFile, compare, describe, model_files
+from surgsteer_cli.evaluation.quantizations import ModelFile, compare, describe, model_files, tables
 from surgsteer_cli.evaluation.summary import summarize
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata, resolve_model
@@ -211,3 +211,13 @@ def test_quantize_in_eval_resumes_after_kills(tmp_path: Path, tiny: tuple[Path, 
     tally = run_job(job, tmp_path, 2, random.Random(2), window=(0.05, 0.9), stops=(2,))
     assert tally.clean, "\n".join([tally.line(job.name), *tally.problems])
     assert sum(tally.stops.values()) >= 2, tally.line(job.name)
+
+
+def test_file_names_in_the_tables_are_escaped() -> None:
+    hostile = "q|4\x1b[31m\nx"
+    rows = [_row(hostile, s, "ko", "localization", "a", s == "none") for s in ("none", "surgical")]
+    rows += [_row(hostile, s, "ko", "transfer", "f", True) for s in ("none", "surgical")]
+    file = ModelFile(hostile, "q.gguf", "Q4_0", 1000, 4.5, 1600)
+    text = tables(compare(summarize(rows), rows, [file]), ["ko"])
+    assert "\x1b" not in text and "| q\\|4\\\\x1b[31m\\\\nx | Q4_0 |" in text
+    assert len(text.splitlines()) == 10  # no row broken by the name's line end

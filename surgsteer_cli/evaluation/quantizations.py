@@ -32,12 +32,18 @@ import numpy as np
 
 from surgsteer_cli import langid
 from surgsteer_cli.errors import SurgsteerError
-from surgsteer_cli.evaluation.plane import LOCALIZATION_LABELS, Point, points
+from surgsteer_cli.evaluation.plane import (
+    LOCALIZATION_LABELS,
+    Point,
+    localization_metrics,
+    points,
+)
 from surgsteer_cli.evaluation.selection import REFERENCE
-from surgsteer_cli.evaluation.summary import BASELINE, Score, bootstrap_ci
+from surgsteer_cli.evaluation.summary import ALL, BASELINE, Score, bootstrap_ci
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.paths import atomic_output
 from surgsteer_cli.quantize import quantize
+from surgsteer_cli.untrusted import printable
 
 MODELS = "models"  # the run directory's folder of --quantize outputs
 GLOB_CHARACTERS = frozenset("*?[")
@@ -192,7 +198,7 @@ def save(
 ) -> list[Path]:
     """Write ``models.json`` and, for two or more files, the quantization plane and tables."""
     written = [_write_json(directory / "models.json", {f.name: asdict(f) for f in files})]
-    if len(files) < 2 or not points(scores):
+    if len(files) < 2 or not localization_metrics(scores):
         return written
     files = sorted(files, key=lambda f: -f.bits_per_weight)
     report = compare(scores, rows, files)
@@ -224,16 +230,16 @@ def compare(scores: Sequence[Score], rows: Rows, files: Sequence[ModelFile]) -> 
             axis: _paired(cells, (file.name, BASELINE), (best, BASELINE), axis) for axis in AXES
         }
         result["files"].append(entry)
-    by_cell = {(s.model, s.setting, s.metric): s for s in scores if s.language == "all"}
+    by_cell = {(s.model, s.setting, s.metric): s for s in scores if s.language == ALL}
     names = {file.name for file in files}
-    for point in points(scores):
-        if point.model not in names:
+    for model, setting in dict.fromkeys((model, setting) for model, setting, _ in by_cell):
+        if model not in names:
             continue
-        entry = {"model": point.model, "setting": point.setting}
+        entry = {"model": model, "setting": setting}
         for axis in AXES:
-            score = by_cell.get((point.model, point.setting, axis))
+            score = by_cell.get((model, setting, axis))
             entry[axis] = None if score is None else _interval(score)
-        entry["answers_in_language"] = in_language.get((point.model, point.setting))
+        entry["answers_in_language"] = in_language.get((model, setting))
         result["points"].append(entry)
     return result
 
@@ -263,15 +269,15 @@ def tables(report: dict[str, Any], languages: Sequence[str]) -> str:
     types = {file["name"]: file["quantization"] for file in files}
     lines += [
         "",
-        "| type | setting | "
+        "| file | type | setting | "
         + " | ".join(AXIS_NAMES[a] for a in AXES)
         + " | native answers in L |",
-        "|---|---|" + "---:|" * (len(AXES) + 1),
+        "|---|---|---|" + "---:|" * (len(AXES) + 1),
     ]
     for point in report["points"]:
         rate = point["answers_in_language"]
         lines.append(
-            f"| {types[point['model']]} | {_md(point['setting'])} | "
+            f"| {_md(point['model'])} | {types[point['model']]} | {_md(point['setting'])} | "
             + " | ".join(_scored(point[a]) for a in AXES)
             + f" | {'—' if rate is None else f'{rate:.0%}'} |"
         )
@@ -291,8 +297,6 @@ def save_png(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from surgsteer_cli.evaluation.plane import localization_metrics
 
     metrics = localization_metrics(scores)
     order = {file.name: index for index, file in enumerate(files)}
@@ -436,7 +440,7 @@ def _number(value: float | None, digits: int) -> str:
 
 def _md(text: str) -> str:
     """Untrusted text (a file or setting name) as one Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _write_json(path: Path, value: object) -> Path:
