@@ -50,7 +50,6 @@ GLOB_CHARACTERS = frozenset("*?[")
 AXES = ("transfer", "localization", "localization-en")
 AXIS_NAMES = {"transfer": "Transfer", "localization": "Loc (native)", "localization-en": "Loc (En)"}
 STEERED = "surgical"
-VOLATILE = ("items_per_s", "decode_tokens_per_s")  # timings: differ between identical runs
 
 Rows = Sequence[dict[str, Any]]
 
