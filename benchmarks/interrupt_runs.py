@@ -62,9 +62,13 @@ class Job:
     logs: tuple[str, ...] = ()
     keys: tuple[str, ...] = ("id",)
     volatile: tuple[str, ...] = ()
+    timed: tuple[str, ...] = ()  # glob patterns of non-JSON files that print timings
 
     def is_log(self, relative: Path) -> bool:
         return any(relative.match(pattern) for pattern in self.logs)
+
+    def is_timed(self, relative: Path) -> bool:
+        return any(relative.match(pattern) for pattern in self.timed)
 
 
 @dataclass
@@ -189,7 +193,10 @@ def files(out: Path) -> dict[Path, Path]:
 
 
 def digest(job: Job, path: Path) -> str:
-    """What is compared of a whole file: its JSON without volatile keys, else its bytes."""
+    """What is compared of a whole file: its JSON without volatile keys, else its bytes; of a
+    file with timings in text (``Job.timed``), only that it is there."""
+    if job.is_timed(path):
+        return "timed"
     data = path.read_bytes()
     if path.suffix == ".json":
         try:
@@ -354,30 +361,43 @@ def _vectors(shared: Path) -> None:
         vector_file.write(vector, shared / "vectors" / f"ko.{role}.gguf")
 
 
-def eval_job(limit: int) -> Job:
-    """Korean, unsteered and surgical, ``limit`` items per axis (5 x limit result rows)."""
+EVAL_TIMINGS = ("seconds_per_item", "seconds", "decode_s", "items_per_s", "decode_tokens_per_s")
+"""Keys of eval's rows and JSON files that hold timings."""
+
+
+def eval_job(limit: int, *, quantized: str | None = None) -> Job:
+    """Korean, unsteered and surgical, ``limit`` items per axis (5 x limit result rows); with
+    ``quantized`` (a type), in one run on the model and its requantization to that type."""
+
+    def models(shared: Path) -> list[Path]:
+        return [shared / "model.gguf", *([shared / f"model-{quantized}.gguf"] if quantized else [])]
+
+    def setup(shared: Path) -> None:
+        _vectors(shared)
+        if quantized:
+            requantize(_model(shared), models(shared)[1], quantized)
 
     def args(out: Path, shared: Path) -> list[str]:
-        model, vectors = shared / "model.gguf", shared / "vectors"
         options = ["--lang", "ko", "--config", "none,surgical", "--limit", str(limit)]
         return [
             "eval",
             "--model",
-            str(model),
+            ",".join(map(str, models(shared))),
             "--vectors",
-            str(vectors),
+            str(shared / "vectors"),
             *options,
             "--out",
             str(out),
         ]
 
     return Job(
-        "eval",
+        f"eval-{quantized}" if quantized else "eval",
         args,
-        setup=_vectors,
+        setup=setup,
         logs=("results.jsonl",),
         keys=("model", "setting", "language", "axis", "item"),
-        volatile=("seconds_per_item",),
+        volatile=EVAL_TIMINGS,
+        timed=("quantizations.md",),
     )
 
 
@@ -392,6 +412,12 @@ def smollm2() -> Path | None:
 
 def _f16_model(shared: Path) -> None:
     """An F16 copy of SmolLM2 (llama.cpp re-quantization: quick, fine for a source)."""
+    requantize(smollm2(), shared / F16_MODEL, "F16")
+
+
+def requantize(source: Path, target: Path, type_name: str) -> None:
+    """``source`` re-quantized by llama.cpp straight to ``type_name`` (quick; ``quantize``
+    itself goes through F16)."""
     import ctypes
 
     import llama_cpp
@@ -400,11 +426,12 @@ def _f16_model(shared: Path) -> None:
 
     silence_llama_logs()
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_F16
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{type_name}")
     params.allow_requantize = True
-    source, target = str(smollm2()).encode(), str(shared / F16_MODEL).encode()
-    if llama_cpp.llama_model_quantize(source, target, ctypes.byref(params)):
-        raise RuntimeError("llama.cpp could not write the F16 model")
+    if llama_cpp.llama_model_quantize(
+        str(source).encode(), str(target).encode(), ctypes.byref(params)
+    ):
+        raise RuntimeError(f"llama.cpp could not write the {type_name} model")
 
 
 F16_MODEL = "smollm2-F16.gguf"
@@ -447,6 +474,7 @@ def _convert_model(shared: Path) -> None:
 
 JOBS = {
     "eval": eval_job(limit=2),
+    "eval-quantizations": eval_job(limit=2, quantized="Q4_0"),
     "quantize": quantize_job("Q8_0,Q4_0"),
     "extract": Job("extract", _extract_args, env=_shared_home, setup=_convert_model),
     # Slow variants (minutes per run): stops land in the dequantization of a quantized source

@@ -54,33 +54,55 @@ def quantize(
     *,
     threads: int | None = None,
     notify: Callable[[str], None] = lambda message: None,
+    keep_existing: bool = False,
 ) -> list[Path]:
     """Write one quantization of ``source`` per type into ``directory``; return their paths.
-    ``threads``: the quantizer's CPU threads [default: the CPUs not busy with other work]."""
+    ``threads``: the quantizer's CPU threads [default: the CPUs not busy with other work].
+    ``keep_existing``: an output already there with the source's fingerprint and the type's
+    ``general.file_type`` is kept, not made again (outputs appear only whole, see
+    ``_llama_quantize``)."""
     unknown = [name for name in types if name not in TYPES]
     if unknown:
         raise SurgsteerError(f"unknown type {', '.join(unknown)}; choose from {', '.join(TYPES)}")
     expected = fingerprint(model_metadata(source))
     directory.mkdir(parents=True, exist_ok=True)
+    outputs = {name: output_path(source, name, directory) for name in types}
     with (
         _exclusive(directory),
         tempfile.TemporaryDirectory(dir=directory, prefix=_SCRATCH_PREFIX) as scratch,
     ):
+        todo = [
+            name
+            for name, target in outputs.items()
+            if not (keep_existing and _is_output(target, name, expected))
+        ]
+        for name in outputs.keys() - todo:
+            notify(f"keeping {outputs[name]}: already quantized to {name}")
         base = source
-        reader = gguf_reader(source)
-        if is_quantized(reader):
+        reader = gguf_reader(source) if todo else None
+        if todo and is_quantized(reader):
             notify(f"{source.name} is quantized: dequantizing it to F16 with gguf-py first")
             base = dequantize_to_f16(reader, Path(scratch) / "f16.gguf")
-        outputs = []
-        for name in types:
-            target = output_path(source, name, directory)
+        for name in todo:
+            target = outputs[name]
             notify(f"quantizing to {name}: {target}")
             _llama_quantize(base, target, name, threads)
             found = fingerprint(model_metadata(target))
             if found != expected:
                 raise SurgsteerError(f"{target}: fingerprint {found} differs from {expected}")
-            outputs.append(target)
-    return outputs
+    return list(outputs.values())
+
+
+def _is_output(path: Path, type_name: str, expected: str) -> bool:
+    """Whether ``path`` is a whole quantization to ``type_name`` of the model ``expected``
+    fingerprints."""
+    import llama_cpp
+
+    if not path.is_file():
+        return False
+    metadata = model_metadata(path)
+    file_type = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{type_name}")
+    return metadata.get("general.file_type") == str(file_type) and fingerprint(metadata) == expected
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import KEY_FIELDS
+from surgsteer_cli.evaluation.units import TIMING_FIELDS
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata, resolve_model
 from surgsteer_cli.vector_file import SteeringVector
@@ -62,8 +63,10 @@ def run_to_end(*args: str) -> subprocess.CompletedProcess:
 
 
 def results(directory: Path) -> list[dict]:
+    """The rows of a run, without the fields that time them."""
     lines = (directory / "results.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
+    rows = [json.loads(line) for line in lines]
+    return [{k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in rows]
 
 
 def by_key(rows: list[dict]) -> dict[tuple, dict]:

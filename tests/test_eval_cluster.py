@@ -24,7 +24,7 @@ from surgsteer_cli import vector_file
 from surgsteer_cli.cli import main
 from surgsteer_cli.evaluation.results import RESULTS
 from surgsteer_cli.evaluation.settings import Setting
-from surgsteer_cli.evaluation.units import ModelWork, Unit
+from surgsteer_cli.evaluation.units import TIMING_FIELDS, ModelWork, Unit
 from surgsteer_cli.vector_file import SteeringVector
 
 pytest.importorskip("ray")
@@ -87,8 +87,13 @@ def finish(process: subprocess.Popen[str]) -> str:
 
 
 def rows(out: Path) -> list[str]:
-    """The results file's lines, sorted (the order of a sharded run differs)."""
-    return sorted((out / RESULTS).read_text(encoding="utf-8").splitlines())
+    """The results file's rows without their timings, sorted (the order of a sharded run
+    differs)."""
+    lines = (out / RESULTS).read_text(encoding="utf-8").splitlines()
+    return sorted(
+        json.dumps({k: v for k, v in json.loads(line).items() if k not in TIMING_FIELDS})
+        for line in lines
+    )
 
 
 def outcomes(lines: list[str], setting: str) -> dict[tuple[str, str], object]:

@@ -20,12 +20,14 @@ from surgsteer_cli.commands.options import (
 from surgsteer_cli.console import info
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation.localization import MEASURES
+from surgsteer_cli.evaluation.quantizations import model_files, prepare
 from surgsteer_cli.evaluation.report import print_report
 from surgsteer_cli.evaluation.runner import EvalRequest, run_eval
 from surgsteer_cli.evaluation.selection import LANGUAGES, SPLITS, TRANSFER_FORMATS
 from surgsteer_cli.evaluation.settings import expand
 from surgsteer_cli.model_spec import parse_band
 from surgsteer_cli.models import resolve_model
+from surgsteer_cli.quantize import TYPES
 from surgsteer_cli.steering import CONFIGS, check_scale
 from surgsteer_cli.vector_file import PLACEMENTS
 
@@ -33,7 +35,19 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
 
 @click.command()
-@model_option(multiple=True, help=f"{MODEL_HELP} Repeatable.")
+@model_option(
+    multiple=True,
+    help=f"{MODEL_HELP} Repeatable; a comma list or a glob (quoted) names several files.",
+)
+@click.option(
+    "--quantize",
+    "quantize_types",
+    default="",
+    metavar="TYPES",
+    help=f"Also evaluate each model quantized to TYPES (comma list of {', '.join(TYPES)}), "
+    "made as `surgsteer quantize` makes them (a quantized model through F16) into "
+    "OUT/models, once: a resumed run reuses them.",
+)
 @vectors_option(
     "vector_dirs",
     help="Vector file or directory (repeatable); matched to models by fingerprint.",
@@ -114,6 +128,7 @@ DIRECTORY = click.Path(file_okay=False, path_type=Path)
 )
 def eval_command(
     models: Sequence[str],
+    quantize_types: str,
     vector_dirs: Sequence[Path],
     languages: tuple[str, ...],
     configs: str,
@@ -157,9 +172,12 @@ def eval_command(
     Files in OUT: results.jsonl (one line per item; re-running the same command resumes
     where it stopped, --fresh starts over), summary.csv and summary.json (score, n and
     bootstrap 95 % interval per model, setting, language and metric; "ceiling": the
-    shares), plane.png, plane-en.png, plane-facts.png.
+    shares), plane.png, plane-en.png, plane-facts.png; with several models (e.g.
+    --quantize), models.json (type, size and bits per weight of each) and
+    quantizations.{json,md,png} (the plane and tables across them).
     """
-    paths = [resolve_model(model) for model in models] or [resolve_model(None)]
+    paths = model_files(models) or [resolve_model(None)]
+    types = [name.upper() for name in _list(quantize_types)] if quantize_types.strip() else []
     request = EvalRequest(
         models=paths,
         settings=expand(
@@ -188,8 +206,10 @@ def eval_command(
         ray_address=ray_address,
     )
     if out is None:
-        request.out = Path("runs") / f"eval-{split}-{_options_hash(request)}"
+        request.out = Path("runs") / f"eval-{split}-{_options_hash(request, types)}"
     info(f"Run directory: {request.out}")
+    if types:
+        request.models = prepare(paths, types, request.out, threads=threads, notify=info)
     report = run_eval(request)
     print_report(report)
 
@@ -221,7 +241,7 @@ def _bands(text: str) -> list[str | None]:
     return bands
 
 
-def _options_hash(request: EvalRequest) -> str:
+def _options_hash(request: EvalRequest, quantize_types: Sequence[str]) -> str:
     """Eight hex digits that identify what the request evaluates."""
     options = {
         "models": [str(path.resolve()) for path in request.models],
@@ -236,4 +256,6 @@ def _options_hash(request: EvalRequest) -> str:
             for directory in (request.blend_dir, request.bmlama_dir, request.mcq_dir)
         ],
     }
+    if quantize_types:  # only then: older runs keep their directories
+        options["quantize"] = list(quantize_types)
     return hashlib.sha256(json.dumps(options).encode()).hexdigest()[:8]

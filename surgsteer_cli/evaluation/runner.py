@@ -28,6 +28,8 @@ from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.evaluation import answer_language, localization, verdict
 from surgsteer_cli.evaluation.ceiling import CeilingShare, ceiling_shares
 from surgsteer_cli.evaluation.plane import save_planes
+from surgsteer_cli.evaluation.quantizations import describe
+from surgsteer_cli.evaluation.quantizations import save as save_quantizations
 from surgsteer_cli.evaluation.results import Key, ResultStore
 from surgsteer_cli.evaluation.scoring import Scorer
 from surgsteer_cli.evaluation.selection import REFERENCE, EvalData, load_eval_data
@@ -146,6 +148,17 @@ def run_eval(request: EvalRequest) -> Report:
         files += save_planes(
             scores, request.out, languages=request.languages, transfer_measure=measure
         )
+        if len(request.models) > 1:  # one model at several quantizations, or several models
+            pairs = zip(request.models, names, strict=True)
+            described = [describe(path, name, request.out) for path, name in pairs]
+            files += save_quantizations(
+                request.out,
+                scores,
+                rows,
+                described,
+                languages=request.languages,
+                transfer_measure=measure,
+            )
     return Report(
         scores=scores,
         files=files,

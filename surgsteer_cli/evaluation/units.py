@@ -21,6 +21,9 @@ from surgsteer_cli.evaluation.selection import item_key
 from surgsteer_cli.evaluation.settings import Setting
 from surgsteer_cli.profiles import Profile
 
+TIMING_FIELDS = ("seconds", "decode_s")
+"""Fields of a result row that time it: they differ between runs that score the same."""
+
 
 @dataclass
 class Unit:
@@ -77,13 +80,20 @@ def score_unit(
     engine: Engine, scorer: Scorer, name: str, unit: Unit
 ) -> Iterator[tuple[dict[str, Any], float]]:
     """Score ``unit``'s items with model ``name`` under the unit's setting: each row with the
-    seconds it took."""
+    seconds it took (also recorded in the row, with the decoded tokens and their decode time
+    for a generated answer, so that a resumed run still knows its speed)."""
     engine.set_control(unit.setting.control(unit.profile, engine.spec))
     score = _scorer_for(unit, engine, scorer)
     for item in unit.items:
         start = time.perf_counter()
+        engine.reset_perf()
         row = base_row(name, unit, item) | score(item)
-        yield row, time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        row["seconds"] = round(seconds, 4)
+        if unit.measure:  # an answer was generated: llama.cpp's decode counters
+            perf = engine.perf()
+            row |= {"decoded_tokens": perf.decoded_tokens, "decode_s": round(perf.decode_s, 4)}
+        yield row, seconds
 
 
 def base_row(name: str, unit: Unit, item: Any) -> dict[str, Any]:
