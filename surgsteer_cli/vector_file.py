@@ -12,7 +12,8 @@ stock llama.cpp (``--control-vector``):
   by default, inclusive; a file may carry directions outside its band for experiments, and
   stock llama.cpp ignores band and scale: see below), model.{architecture,n_layer,
   n_embd,fingerprint}, method, normalization, version, and optionally scale_check (how the
-  default scale was checked on held-out text at extraction).
+  default scale was checked on held-out text at extraction) and device (where PyTorch computed
+  the extraction: cpu, cuda or mps).
 
 ``surgsteer vectors export`` writes a second kind of file (``surgsteer.kind = "llama.cpp"``,
 an ``ExportedVector``): one language's steering baked for stock llama.cpp, ``direction.N`` =
@@ -65,6 +66,7 @@ class SteeringVector:
     normalization: str = ""
     version: str = __version__
     scale_check: str = ""
+    device: str = ""
     warnings: list[str] = field(default_factory=list, compare=False)
 
     @property
@@ -210,6 +212,8 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
         writer.add_string("surgsteer.version", vector.version)
         if vector.scale_check:
             writer.add_string("surgsteer.scale_check", vector.scale_check)
+        if vector.device:
+            writer.add_string("surgsteer.device", vector.device)
 
     return _write_file(path, vector.model, vector.directions, tags)
 
@@ -367,6 +371,7 @@ def _parse(fields: dict[str, object], directions: dict[int, np.ndarray]) -> Stee
         normalization=_optional(fields, "surgsteer.normalization", str, "", None),
         version=_optional(fields, "surgsteer.version", str, "", warnings),
         scale_check=_optional(fields, "surgsteer.scale_check", str, "", None),
+        device=_optional(fields, "surgsteer.device", str, "", None),
         warnings=warnings,
     )
 
