@@ -41,7 +41,7 @@ HALVINGS = 6
 DEFAULT_SENTENCES = 16
 DEFAULT_QUESTIONS = 8
 ANSWER_TOKENS = 12
-CONTEXT_TOKENS = 1024
+CONTEXT_TOKENS = 512
 
 
 def runtime(gguf: Path, threads: int | None = None, gpu_layers: int | None = None) -> Engine:

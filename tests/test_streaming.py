@@ -1,9 +1,9 @@
 """The streamed path (one block in memory at a time) against transformers' whole model.
 
 Tiny random qwen2 and gemma3 models (no downloads) are saved as safetensors and streamed; a
-tiny random qwen2 GGUF (``benchmarks/synthetic_model.py``, Q8_0, the Qwen tokenizer) and the
-Gemma 3 270M GGUF are streamed from the GGUF and compared with transformers' own loading of the
-same file. Every block's output, the steered outputs and the logits must agree.
+tiny random qwen2 GGUF (``benchmarks/synthetic_model.py``, Q8_0, the Qwen tokenizer), the
+Gemma 3 270M and the SmolLM2 135M GGUFs are streamed from the GGUF and compared with
+transformers' own loading of the same file. Every block's output, the steered outputs and the logits must agree.
 """
 
 from __future__ import annotations
@@ -149,9 +149,10 @@ def tiny_qwen2_gguf(tmp_path_factory) -> Path:
     )
 
 
-@pytest.mark.parametrize("which", ["tiny-qwen2", "gemma3-270m"])
+@pytest.mark.parametrize("which", ["tiny-qwen2", "gemma3-270m", "smollm2-135m"])
 def test_streamed_gguf_equals_transformers_loading_of_it(which, tiny_qwen2_gguf) -> None:
-    path = tiny_qwen2_gguf if which == "tiny-qwen2" else resolve_model("gemma3-270m")
+    """qwen2 (biases), gemma3 (norms stored +1) and llama (q/k rows permuted) files."""
+    path = tiny_qwen2_gguf if which == "tiny-qwen2" else resolve_model(which)
     loaded = loading.load_model(path)
     whole = transformers.AutoModelForCausalLM.from_pretrained(
         path.parent, gguf_file=path.name, dtype=torch.float32, local_files_only=True
