@@ -3,7 +3,8 @@
 Tiny random qwen2 and gemma3 models (no downloads) are saved as safetensors and streamed; a
 tiny random qwen2 GGUF (``benchmarks/synthetic_model.py``, Q8_0, the Qwen tokenizer), the
 Gemma 3 270M and the SmolLM2 135M GGUFs are streamed from the GGUF and compared with
-transformers' own loading of the same file. Every block's output, the steered outputs and the logits must agree.
+transformers' own loading of the same file. Every block's output, the steered outputs and the
+logits must agree.
 """
 
 from __future__ import annotations
