@@ -195,16 +195,14 @@ class StreamedModel:
     def run(
         self,
         batches: Sequence[Batch],
-        visit: Callable[[int, int, torch.Tensor], None] | None = None,
+        visit: Callable[[int, int, torch.Tensor], None],
         *,
         added: Mapping[int, torch.Tensor] | None = None,
         max_resident_bytes: int = DEFAULT_RESIDENT_BYTES,
-    ) -> list[torch.Tensor]:
+    ) -> None:
         """Pass every batch through every block; ``visit(block, batch index, output)`` sees
-        each block's output (on the device), ``added[N]`` is added to block N's output first.
-        Returns the last block's outputs (before the final norm), one per batch, on the CPU."""
+        each block's output (on the device), ``added[N]`` is added to block N's output first."""
         added = {n: vector.to(self.device) for n, vector in (added or {}).items()}
-        finals: list[torch.Tensor] = [torch.empty(0)] * len(batches)
         with torch.inference_mode():
             for group in _groups(batches, self.config.hidden_size, max_resident_bytes):
                 hidden = {j: self._embed(batches[j]) for j in group}
@@ -217,12 +215,8 @@ class StreamedModel:
                         if n in added:
                             output = output + added[n]
                         hidden[j] = output
-                        if visit is not None:
-                            visit(n, j, output)
+                        visit(n, j, output)
                     del block
-                for j in group:
-                    finals[j] = hidden.pop(j).cpu()
-        return finals
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Final norm and LM head on states [..., n_embd], the head read in vocabulary chunks."""

@@ -102,8 +102,13 @@ def _torch_logits(
 ) -> np.ndarray:
     vectors = {n: torch.from_numpy(v) for n, v in steer.items()}
     ids = torch.tensor([tokens])
-    (final,) = loaded.streamed.run([Batch(ids, torch.ones_like(ids))], added=vectors)
-    return loaded.streamed.logits(final[0, -1]).numpy().astype(np.float64)
+    final = {}
+    loaded.streamed.run(
+        [Batch(ids, torch.ones_like(ids))],
+        lambda _n, _j, out: final.update(state=out[0, -1]),
+        added=vectors,
+    )
+    return loaded.streamed.logits(final["state"]).numpy().astype(np.float64)
 
 
 def _llama_logits(llm, tokens: list[int], buffer: np.ndarray | None) -> np.ndarray:
