@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -174,3 +175,26 @@ def test_auto_device_is_the_cpu_here() -> None:
     assert loading.resolve_device("cpu") == torch.device("cpu")
     with pytest.raises(loading.SurgsteerError, match="sees no cuda device"):
         loading.resolve_device("cuda")
+
+
+def test_an_hf_directory_streams_like_its_gguf(tiny_qwen2_gguf, tmp_path: Path) -> None:
+    """``--model HF_DIR --gguf FILE``: the safetensors are streamed, the GGUF gives the
+    identity; the same weights give the same states as streaming the GGUF itself."""
+    from surgsteer_convert.activations import collect
+
+    from_gguf = loading.load_model(tiny_qwen2_gguf)
+    whole = transformers.AutoModelForCausalLM.from_pretrained(
+        tiny_qwen2_gguf.parent, gguf_file=tiny_qwen2_gguf.name, dtype=torch.float32
+    )
+    whole.hf_quantizer = None  # dequantized: save as plain float32
+    del whole.config.quantization_config
+    whole.save_pretrained(tmp_path)
+    from_gguf.tokenizer.save_pretrained(tmp_path)
+    from_dir = loading.load_model(tmp_path, tiny_qwen2_gguf)
+    assert isinstance(from_dir.streamed.tensors, SafetensorsTensors)
+    assert from_dir.spec == from_gguf.spec
+    prompts = ["The capital of France is", "서울은 대한민국의 수도"]
+    expected, got = collect(from_gguf, prompts), collect(from_dir, prompts)
+    for pool in ("last", "mean"):
+        difference = np.abs(got.take(prompts, pool) - expected.take(prompts, pool)).max()
+        assert difference <= TOLERANCE
