@@ -113,7 +113,8 @@ def measure(args: argparse.Namespace) -> Row:
     languages = ["--all"] if args.all else [f"--lang={lang}" for lang in args.lang]
     extract = [*languages, "--max-items", str(args.max_items)]
     run_dir = Path(tempfile.mkdtemp(prefix=f"{args.model}-{args.method}-", dir=args.work))
-    env = {**os.environ, "SURGSTEER_HOME": str(run_dir / "home"), "PYTHONPATH": str(code)}
+    python_path = os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "SURGSTEER_HOME": str(run_dir / "home"), "PYTHONPATH": python_path}
     cap = int(args.rss_cap * GiB)
     out = run_dir / "vectors"
     status = "ok"
