@@ -14,7 +14,8 @@ folder, as for the shipped files), and ``synthetic-qwen2-3b`` / ``synthetic-qwen
 ``SURGSTEER_HOME``; an untimed warm-up first loads the model once, which fills the cache (the old
 float32 conversion, the new tokenizer folder), unless ``--cold``: then the conversion is timed
 too. A warm-up that fails ends the measurement and is the row. A watchdog samples the
-run's RSS (its whole process tree) and kills it above ``--rss-cap``: that row then says so.
+run's RSS (its whole process tree) and kills it above ``--rss-cap`` or after ``--time-limit``:
+that row then says so.
 "Seconds per item" is wall time / (languages x --max-items). Run each call under the shared
 lock, e.g.
 
@@ -90,6 +91,9 @@ def main() -> None:
     parser.add_argument("--max-items", type=int, default=20)
     parser.add_argument("--cold", action="store_true", help="time the first run (cache empty)")
     parser.add_argument("--rss-cap", type=float, default=12.0, help="GiB; the run is killed above")
+    parser.add_argument(
+        "--time-limit", type=float, default=900.0, help="s; the run is stopped after"
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "extract-bench")
     parser.add_argument("--rows", type=Path, required=True, help="JSON-lines file of results")
     parser.add_argument("--table", action="store_true", help="print the saved rows and stop")
@@ -115,11 +119,11 @@ def measure(args: argparse.Namespace) -> Row:
     run_dir = Path(tempfile.mkdtemp(prefix=f"{args.model}-{args.method}-", dir=args.work))
     python_path = os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "SURGSTEER_HOME": str(run_dir / "home"), "PYTHONPATH": python_path}
-    cap = int(args.rss_cap * GiB)
+    limits = (int(args.rss_cap * GiB), args.time_limit)
     out = run_dir / "vectors"
     status = "ok"
     if not args.cold:
-        status, wall, peak = _run(code, [*WARM_UP, str(gguf)], env, cap)
+        status, wall, peak = _run(code, [*WARM_UP, str(gguf)], env, *limits)
         status = status if status == "ok" else f"warm-up (loading the model): {status}"
     if status == "ok":
         out.mkdir()
@@ -127,7 +131,7 @@ def measure(args: argparse.Namespace) -> Row:
         if shipped.is_file():
             shutil.copy(shipped, out / "layers.json")  # the shipped bands
         extract_command = ["-m", "surgsteer_cli", "extract", "--model", str(gguf), *extract]
-        status, wall, peak = _run(code, [*extract_command, "--out", str(out)], env, cap)
+        status, wall, peak = _run(code, [*extract_command, "--out", str(out)], env, *limits)
     largest = _largest_file(run_dir / "home" / "cache")
     count = len(LANGUAGES) if args.all else len(args.lang)
     return Row(
@@ -174,7 +178,9 @@ def _old_checkout(work: Path) -> Path:
     return target
 
 
-def _run(code: Path, arguments: list[str], env: dict[str, str], cap: int) -> tuple[str, float, int]:
+def _run(
+    code: Path, arguments: list[str], env: dict[str, str], cap: int, limit: float
+) -> tuple[str, float, int]:
     """Run Python with ``arguments`` in ``code``; (status, wall seconds, peak RSS bytes)."""
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -184,16 +190,18 @@ def _run(code: Path, arguments: list[str], env: dict[str, str], cap: int) -> tup
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    watch = _Watchdog(process.pid, cap)
+    watch = _Watchdog(process.pid, cap, start + limit)
     watch.start()
     _, stderr = process.communicate()
     wall = time.perf_counter() - start
     watch.stop.set()
     watch.join()
-    if watch.killed:
+    if watch.killed == "memory":
         status = (
             f"killed at {watch.peak / GiB:.1f} GiB RSS (cap {cap / GiB:.0f} GiB): out of memory"
         )
+    elif watch.killed == "time":
+        status = f"stopped at the time limit ({limit:.0f} s), unfinished"
     elif process.returncode != 0:
         last = stderr.decode(errors="replace").strip().splitlines()
         status = f"failed (exit {process.returncode}): {last[-1] if last else ''}"[:300]
@@ -203,12 +211,13 @@ def _run(code: Path, arguments: list[str], env: dict[str, str], cap: int) -> tup
 
 
 class _Watchdog(threading.Thread):
-    """Samples the RSS of a process tree every 0.1 s; kills the tree above ``cap`` bytes."""
+    """Samples the RSS of a process tree every 0.1 s; kills the tree above ``cap`` bytes or
+    after ``deadline`` (``time.perf_counter``); ``killed`` says why ("memory", "time")."""
 
-    def __init__(self, pid: int, cap: int) -> None:
+    def __init__(self, pid: int, cap: int, deadline: float) -> None:
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
-        self.cap, self.peak, self.killed = cap, 0, False
+        self.cap, self.deadline, self.peak, self.killed = cap, deadline, 0, ""
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -219,8 +228,8 @@ class _Watchdog(threading.Thread):
             except psutil.Error:
                 continue
             self.peak = max(self.peak, rss)
-            if rss > self.cap:
-                self.killed = True
+            if rss > self.cap or time.perf_counter() > self.deadline:
+                self.killed = "memory" if rss > self.cap else "time"
                 for process in reversed(tree):
                     process.kill()
                 return
