@@ -4,7 +4,7 @@ seconds per axis, times the rows of the full plan (files x configs x languages x
 (Transfer + both Localization measures), plus the English reference per file). Run on the
 probe's run directory:
 
-    python benchmarks/quantization_projection.py runs/probe [--files 4 --configs 4 \
+    python -m benchmarks.quantization_projection runs/probe [--files 4 --configs 4 \
         --languages 5 --items 30]
 """
 
@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.result_rows import read_rows  # noqa: E402
+from benchmarks.result_rows import read_rows
 
 AXES = ("transfer", "localization", "localization-en")
 

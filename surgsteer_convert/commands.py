@@ -6,6 +6,7 @@ torch and transformers load only when a command runs (``surgsteer_convert.loadin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from surgsteer_cli.commands.options import (
 from surgsteer_cli.errors import SurgsteerError
 from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.vector_file import SteeringVector
+from surgsteer_convert import DEVICES
 from surgsteer_convert.activations import POOLS
 from surgsteer_convert.aggregate import AGGREGATORS
 from surgsteer_convert.contrasts import LANGUAGES, LOC_METHODS, check_languages
@@ -57,6 +59,12 @@ def _measurement_options(command: Callable) -> Callable:
             help="With an HF directory: the GGUF the vectors will run on.",
         ),
         threads_option(),
+        _choice_option(
+            "--device",
+            DEVICES,
+            "auto",
+            "Where PyTorch computes: auto = a GPU when torch sees one (CUDA, else MPS), else CPU.",
+        ),
         languages_option(help=f"Languages: {', '.join(LANGUAGES)}."),
         _choice_option(
             "--loc-method",
@@ -90,14 +98,16 @@ def _measurement_options(command: Callable) -> Callable:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for layers.json and layers.png (default: the model's user vectors folder).",
 )
-def layers(model, gguf, threads, languages, loc_method, aggregate, pool, max_items, out) -> None:
+def layers(
+    model, gguf, threads, device, languages, loc_method, aggregate, pool, max_items, out
+) -> None:  # fmt: skip
     """Per-block analysis: cross-lingual similarity, culture probe, norms, cos(EN, LOC); bands.
 
     Without --lang, every supported language. The bands are saved in <out>/layers.json,
     where `surgsteer extract --out` reads them.
     """
     languages = check_languages(languages or LANGUAGES)
-    loaded = _load(model, gguf, threads)
+    loaded = _load(model, gguf, threads, device)
     how = dict(loc_method=loc_method, aggregate=aggregate, pool=pool, max_items=max_items)
     report = analyze(measure(loaded, languages, **how), loaded.spec, loaded.model_id)
     _save_report(report, out or paths.user_vectors_dir() / loaded.model_id)
@@ -118,8 +128,8 @@ def layers(model, gguf, threads, languages, loc_method, aggregate, pool, max_ite
 @default_scale_option("en")
 @default_scale_option("loc")
 def extract(
-    model, gguf, threads, languages, loc_method, aggregate, pool, max_items, all_languages, out,
-    en_layers, loc_layers, default_en_scale, default_loc_scale,
+    model, gguf, threads, device, languages, loc_method, aggregate, pool, max_items,
+    all_languages, out, en_layers, loc_layers, default_en_scale, default_loc_scale,
 ) -> None:  # fmt: skip
     """Extract EN and LOC steering vectors and write them as GGUF control vectors.
 
@@ -131,7 +141,7 @@ def extract(
     if all_languages == bool(languages):
         raise SurgsteerError("choose languages with --lang CODE[,CODE...] or --all")
     languages = check_languages(languages or LANGUAGES)
-    loaded = _load(model, gguf, threads)
+    loaded = _load(model, gguf, threads, device)
     out = out or paths.user_vectors_dir() / loaded.model_id
     en_band, loc_band, source = _preset_bands(loaded.spec, out, en_layers, loc_layers, languages)
     how = dict(loc_method=loc_method, aggregate=aggregate, pool=pool, max_items=max_items)
@@ -143,20 +153,20 @@ def extract(
         en_band, loc_band = en_band or report.en_band, loc_band or report.loc_band
     scales = {"en": default_en_scale, "loc": default_loc_scale}
     vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source, scales)
-    vectors = _checked(loaded, vectors)
+    vectors = _checked(loaded, vectors, threads)
     written = write_vectors(vectors, out)
     if report is not None:
         _save_report(report, out)
     _summary(measurement, vectors, written)
 
 
-def _load(model: str | None, gguf: str | None, threads: int | None) -> LoadedModel:
-    """Load the model into PyTorch, which computes on ``threads`` CPU threads."""
+def _load(model: str | None, gguf: str | None, threads: int | None, device: str) -> LoadedModel:
+    """Load the model for streaming into PyTorch on ``device`` (CPU: ``threads`` threads)."""
     try:
         from surgsteer_convert.loading import load_model, use_threads
 
         use_threads(threads)
-        return load_model(model, gguf)
+        return load_model(model, gguf, device)
     except ModuleNotFoundError as exc:  # transformers is imported inside load_model
         if exc.name not in EXTRA_MODULES:
             raise
@@ -166,19 +176,27 @@ def _load(model: str | None, gguf: str | None, threads: int | None) -> LoadedMod
         ) from None
 
 
-def _checked(loaded: LoadedModel, vectors: list[SteeringVector]) -> list[SteeringVector]:
-    """Each vector with its default scale capped by the held-out check (``scale_check``)."""
-    from surgsteer_convert.scale_check import HeldOut, capped
+def _checked(
+    loaded: LoadedModel, vectors: list[SteeringVector], threads: int | None
+) -> list[SteeringVector]:
+    """Each vector with its default scale capped by the held-out check (``scale_check``), run
+    in llama.cpp (on the CPU when PyTorch was), and tagged with the extraction's device."""
+    from surgsteer_convert.scale_check import HeldOut, capped, runtime
 
+    engine = runtime(loaded.gguf, threads, gpu_layers=0 if loaded.device == "cpu" else None)
     checked = []
-    with console.progress() as bar:
-        task = bar.add_task("Checking default scales on held-out text", total=len(vectors))
-        held_out: dict[str, HeldOut] = {}
-        for vector in vectors:
-            if vector.language not in held_out:
-                held_out[vector.language] = HeldOut.measure(loaded, vector.language)
-            checked.append(capped(loaded, vector, held_out[vector.language]))
-            bar.advance(task)
+    try:
+        with console.progress() as bar:
+            task = bar.add_task("Checking default scales on held-out text", total=len(vectors))
+            held_out: dict[str, HeldOut] = {}
+            for vector in vectors:
+                if vector.language not in held_out:
+                    held_out[vector.language] = HeldOut.measure(engine, vector.language)
+                vector = capped(engine, vector, held_out[vector.language])
+                checked.append(dataclasses.replace(vector, device=loaded.device))
+                bar.advance(task)
+    finally:
+        engine.llm.close()
     return checked
 
 

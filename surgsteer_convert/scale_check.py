@@ -11,7 +11,8 @@ text in its language (tune-split items: never extraction or test ones):
   detected as English no more often than unsteered.
 
 While either fails the scale is halved (at most ``HALVINGS`` times). The outcome is recorded in
-the file's ``surgsteer.scale_check`` tag.
+the file's ``surgsteer.scale_check`` tag. Both checks run the GGUF through llama.cpp with the
+candidate vector applied as a control vector, exactly as ``surgsteer ask`` applies it.
 """
 
 from __future__ import annotations
@@ -20,27 +21,34 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-import torch
+import numpy as np
 
 from surgsteer_cli.datasets.blend import LANGUAGE_REGION, load_blend, load_instructions
 from surgsteer_cli.datasets.bmlama import load_bmlama
 from surgsteer_cli.datasets.splits import load_splits
+from surgsteer_cli.engine import Engine
 from surgsteer_cli.evaluation.answer_language import in_english
 from surgsteer_cli.evaluation.localization import localization_prompt
+from surgsteer_cli.prompting import Prompt, stop_sequences
+from surgsteer_cli.steering import control_buffer
 from surgsteer_cli.vector_file import SteeringVector
 from surgsteer_convert.contrasts import filled
-from surgsteer_convert.hooks import add_to_outputs
-
-if TYPE_CHECKING:
-    from surgsteer_convert.loading import LoadedModel
 
 MAX_PERPLEXITY_RISE = 0.25
 HALVINGS = 6
 DEFAULT_SENTENCES = 16
 DEFAULT_QUESTIONS = 8
 ANSWER_TOKENS = 12
+CONTEXT_TOKENS = 512
+
+
+def runtime(gguf: Path, threads: int | None = None, gpu_layers: int | None = None) -> Engine:
+    """The GGUF in llama.cpp, keeping the logits of every position (for perplexity)."""
+    return Engine(
+        gguf, n_ctx=CONTEXT_TOKENS, n_threads=threads, n_gpu_layers=gpu_layers, logits_all=True
+    )
 
 
 @dataclass(frozen=True)
@@ -50,20 +58,20 @@ class HeldOut:
     language: str
     sentences: list[str]
     perplexity: float
-    prompts: list[str]
+    prompts: list[Prompt]
     english_answers: int
 
     @classmethod
-    def measure(cls, loaded: LoadedModel, language: str) -> HeldOut:
+    def measure(cls, engine: Engine, language: str) -> HeldOut:
         """Held-out text for ``language``, scored unsteered."""
         sentences = held_out_sentences(language)
-        prompts = held_out_prompts(loaded, language)
+        prompts = held_out_prompts(engine.chat_template, language)
         return cls(
             language,
             sentences,
-            perplexity(loaded, sentences),
+            perplexity(engine, sentences),
             prompts,
-            english_answers(loaded, prompts, language),
+            english_answers(engine, prompts, language),
         )
 
 
@@ -75,8 +83,8 @@ def held_out_sentences(language: str, count: int = DEFAULT_SENTENCES) -> list[st
 
 
 def held_out_prompts(
-    loaded: LoadedModel, language: str, count: int = DEFAULT_QUESTIONS
-) -> list[str]:
+    chat_template: str | None, language: str, count: int = DEFAULT_QUESTIONS
+) -> list[Prompt]:
     """The first ``count`` tune-split BLEnD questions of ``language``'s region, in the language
     with the country removed, as eval asks them (BLEnD's instruction, the chat template)."""
     region = LANGUAGE_REGION[language]
@@ -87,79 +95,56 @@ def held_out_prompts(
         if item.id in tune and item.consensus and item.neutralized
     ]
     instruction = load_instructions([region])[region]
-    template = getattr(loaded.tokenizer, "chat_template", None)
     return [
-        str(localization_prompt(item, "native", instruction, template)) for item in items[:count]
+        localization_prompt(item, "native", instruction, chat_template) for item in items[:count]
     ]
 
 
 def english_answers(
-    loaded: LoadedModel,
-    prompts: Sequence[str],
-    language: str,
-    added: dict[int, torch.Tensor] | None = None,
+    engine: Engine, prompts: Sequence[Prompt], language: str, control: np.ndarray | None = None
 ) -> int:
-    """How many greedy answers (ANSWER_TOKENS, one left-padded batch) to ``prompts`` are
-    detected as English rather than ``language``, with ``added[N]`` added after block N."""
-    input_ids, attention, pad = _batch(loaded.tokenizer, prompts, left=True)
-    with torch.inference_mode(), add_to_outputs(loaded.blocks, added or {}):
-        output = loaded.model.generate(
-            input_ids=input_ids,
-            attention_mask=attention,
-            max_new_tokens=ANSWER_TOKENS,
-            do_sample=False,
-            pad_token_id=pad,
-        )
-    new_tokens = output[:, input_ids.shape[1] :]
-    answers = loaded.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-    return sum(in_english(answer, language) for answer in answers)
+    """How many greedy answers (at most ANSWER_TOKENS) to ``prompts`` are detected as English
+    rather than ``language``, under llama.cpp control buffer ``control`` (None: unsteered)."""
+    engine.set_control(control)
+    stop = list(stop_sequences(engine.chat_template))
+    english = 0
+    for prompt in prompts:
+        engine.llm.reset()  # from a clean cache, as eval answers
+        answer = "".join(engine.generate(prompt, max_tokens=ANSWER_TOKENS, stop=stop))
+        english += in_english(answer, language)
+    return english
 
 
 def perplexity(
-    loaded: LoadedModel, sentences: Sequence[str], added: dict[int, torch.Tensor] | None = None
+    engine: Engine, sentences: Sequence[str], control: np.ndarray | None = None
 ) -> float:
-    """Perplexity of ``sentences`` (one right-padded batch), with ``added[N]`` added to the
-    output of block N."""
-    input_ids, attention, _ = _batch(loaded.tokenizer, sentences, left=False)
-    with torch.inference_mode(), add_to_outputs(loaded.blocks, added or {}):
-        logits = loaded.model(input_ids=input_ids, attention_mask=attention).logits.float()
-    targets = input_ids[:, 1:].masked_fill(attention[:, 1:] == 0, -100)
-    loss = torch.nn.functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
-    )
-    return math.exp(float(loss))
+    """Perplexity of ``sentences`` (over all their predicted tokens) under llama.cpp control
+    buffer ``control`` (None: unsteered)."""
+    engine.set_control(control)
+    total, count = 0.0, 0
+    for sentence in sentences:
+        tokens = engine.tokenize(sentence)
+        engine.llm.reset()
+        engine.llm.eval(tokens)
+        logits = np.asarray(engine.llm.scores[: len(tokens) - 1], dtype=np.float64)
+        top = logits.max(axis=1, keepdims=True)
+        log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+        total += float((log_norm - logits[np.arange(len(tokens) - 1), tokens[1:]]).sum())
+        count += len(tokens) - 1
+    return math.exp(total / count)
 
 
-def _batch(
-    tokenizer: object, texts: Sequence[str], *, left: bool
-) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Token ids and attention mask of ``texts`` padded to one width (on the left for
-    generation, on the right for scoring), and the pad id."""
-    rows = [tokenizer(text, add_special_tokens=True)["input_ids"] for text in texts]
-    width = max(len(row) for row in rows)
-    pad = tokenizer.pad_token_id or 0
-    padded, masks = [], []
-    for row in rows:
-        fill = width - len(row)
-        padded.append([pad] * fill + row if left else row + [pad] * fill)
-        masks.append([0] * fill + [1] * len(row) if left else [1] * len(row) + [0] * fill)
-    return torch.tensor(padded), torch.tensor(masks), pad
-
-
-def capped(loaded: LoadedModel, vector: SteeringVector, held_out: HeldOut) -> SteeringVector:
+def capped(engine: Engine, vector: SteeringVector, held_out: HeldOut) -> SteeringVector:
     """``vector`` with its default scale halved until the held-out perplexity rises by at
     most MAX_PERPLEXITY_RISE and no more answers are in English than unsteered; the check is
     recorded in ``scale_check``."""
     proposed = scale = vector.default_scale
     limit = held_out.perplexity * (1 + MAX_PERPLEXITY_RISE)
     for halvings in range(HALVINGS + 1):
-        added = {
-            layer: torch.from_numpy(vector.directions[layer] * scale)
-            for layer in vector.band_layers
-        }
-        steered = perplexity(loaded, held_out.sentences, added)
+        control = control_buffer(engine.spec, [(vector, scale, vector.band_layers)])
+        steered = perplexity(engine, held_out.sentences, control)
         english = (
-            english_answers(loaded, held_out.prompts, held_out.language, added)
+            english_answers(engine, held_out.prompts, held_out.language, control)
             if steered <= limit
             else None  # already failing: no need to generate
         )
@@ -167,6 +152,7 @@ def capped(loaded: LoadedModel, vector: SteeringVector, held_out: HeldOut) -> St
         if passed or halvings == HALVINGS:
             break
         scale /= 2
+    engine.set_control(None)
     questions = len(held_out.prompts)
     note = (
         f"perplexity of {len(held_out.sentences)} held-out {vector.language} sentences "
@@ -177,5 +163,6 @@ def capped(loaded: LoadedModel, vector: SteeringVector, held_out: HeldOut) -> St
         f"{held_out.english_answers}); proposed scale {proposed:.4g}"
         + (f", halved {halvings} time(s)" if halvings else "")
         + ("" if passed else f"; still failing after {HALVINGS} halvings")
+        + "; checked in llama.cpp"
     )
     return dataclasses.replace(vector, default_scale=scale, scale_check=note)

@@ -42,7 +42,7 @@ def test_threads_reach_pytorch(command: str, monkeypatch: pytest.MonkeyPatch) ->
     torch = pytest.importorskip("torch")
     seen = []
 
-    def load_model(model: str | None = None, gguf: str | None = None) -> None:
+    def load_model(model: str | None = None, gguf: str | None = None, device: str = "") -> None:
         seen.append(torch.get_num_threads())
         raise SurgsteerError("not loading")
 
@@ -92,3 +92,22 @@ def test_hf_directory_needs_the_gguf_it_stands_for(tmp_path: Path) -> None:
     directory = tmp_path / "hf"
     directory.mkdir()
     _fails(["layers", "--model", str(directory)], "pass --gguf PATH", tmp_path / "out")
+
+
+@pytest.mark.parametrize("command", ["extract", "layers"])
+def test_device_reaches_the_loader(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--device is handed to the loader as given; auto is the default."""
+    pytest.importorskip("torch")
+    seen = []
+
+    def load_model(model: str | None = None, gguf: str | None = None, device: str = "") -> None:
+        seen.append(device)
+        raise SurgsteerError("not loading")
+
+    monkeypatch.setattr("surgsteer_convert.loading.load_model", load_model)
+    for args in ([], ["--device", "cpu"], ["--device", "cuda"]):
+        result = CliRunner().invoke(main, [command, "--lang", "ko", *args])
+        assert result.output.strip() == "Error: not loading"
+    assert seen == ["auto", "cpu", "cuda"]
+    result = CliRunner().invoke(main, [command, "--lang", "ko", "--device", "tpu"])
+    assert result.exit_code == 2 and "'tpu' is not one of" in result.output

@@ -1,6 +1,8 @@
-"""The converted small test model in PyTorch: padding-free batching, and parity with llama.cpp.
+"""The default test model streamed through PyTorch: padding-free batching, and parity with
+llama.cpp (steering in PyTorch and in llama.cpp; the held-out scale check runs in llama.cpp).
 
-The converted model is cached (``paths.cache_dir()/hf``); the first run converts it (~1-2 min).
+The tokenizer transformers derives from the GGUF is cached (``paths.cache_dir()/hf-metadata``);
+the first run reads it (~1 min).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from surgsteer_convert.activations import collect  # noqa: E402
 from surgsteer_convert.contrasts import ExtractionData, load_extraction_data  # noqa: E402
 from surgsteer_convert.directions import measure  # noqa: E402
 from surgsteer_convert.extract import build_vectors, write_vectors  # noqa: E402
-from surgsteer_convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
 from surgsteer_convert.loading import LoadedModel, load_model  # noqa: E402
+from surgsteer_convert.streaming import Batch  # noqa: E402
 
 PROMPTS = [
     "The capital of France is",
@@ -57,9 +59,10 @@ def llm():
 
 def test_loaded_default_model_matches_its_gguf(loaded: LoadedModel) -> None:
     assert loaded.spec.architecture == "gemma3"
-    assert (loaded.spec.n_layer, loaded.spec.n_embd) == (len(loaded.blocks), 640)
+    assert (loaded.spec.n_layer, loaded.spec.n_embd) == (loaded.streamed.n_layer, 640)
     assert loaded.model_id == "gemma3-270m"
-    assert next(loaded.model.parameters()).dtype == torch.float32
+    assert loaded.device == "cpu"
+    assert all(p.device.type == "meta" for p in loaded.streamed.skeleton.parameters())
 
 
 def test_batched_states_equal_unbatched(loaded: LoadedModel) -> None:
@@ -76,9 +79,11 @@ def test_states_are_block_outputs_without_special_tokens(loaded: LoadedModel) ->
     prompt = PROMPTS[0]
     states = collect(loaded, [prompt])
     ids = torch.tensor([loaded.tokenizer(prompt)["input_ids"]])
-    with torch.inference_mode(), capture_outputs(loaded.blocks) as captured:
-        loaded.model(ids)
-    outputs = torch.stack([captured[n][0] for n in range(len(loaded.blocks))]).numpy()
+    captured = {}
+    loaded.streamed.run(
+        [Batch(ids, torch.ones_like(ids))], lambda n, _j, out: captured.update({n: out[0]})
+    )
+    outputs = torch.stack([captured[n] for n in range(loaded.spec.n_layer)]).numpy()
     assert loaded.tokenizer.convert_ids_to_tokens(int(ids[0, 0])) == "<bos>"
     content = outputs[:, 1:]  # BOS excluded
     np.testing.assert_allclose(
@@ -96,8 +101,14 @@ def _torch_logits(
     loaded: LoadedModel, tokens: list[int], steer: dict[int, np.ndarray]
 ) -> np.ndarray:
     vectors = {n: torch.from_numpy(v) for n, v in steer.items()}
-    with torch.inference_mode(), add_to_outputs(loaded.blocks, vectors):
-        return loaded.model(torch.tensor([tokens])).logits[0, -1].numpy().astype(np.float64)
+    ids = torch.tensor([tokens])
+    final = {}
+    loaded.streamed.run(
+        [Batch(ids, torch.ones_like(ids))],
+        lambda _n, _j, out: final.update(state=out[0, -1]),
+        added=vectors,
+    )
+    return loaded.streamed.logits(final["state"]).numpy().astype(np.float64)
 
 
 def _llama_logits(llm, tokens: list[int], buffer: np.ndarray | None) -> np.ndarray:
@@ -151,7 +162,7 @@ def test_hook_at_block_n_matches_llama_cpp_direction_n(loaded, llm, ko_en, block
 def cli(loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch):
     """Run a surgsteer command in process, reusing the loaded model."""
     monkeypatch.setattr(
-        "surgsteer_convert.loading.load_model", lambda model=None, gguf=None: loaded
+        "surgsteer_convert.loading.load_model", lambda model=None, gguf=None, device="cpu": loaded
     )
 
     def invoke(*args: str):
@@ -211,6 +222,8 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
         assert "the layer analysis of this run" in vector.method
         assert "typical" in vector.normalization
         assert "held-out" in vector.scale_check and "perplexity" in vector.scale_check
+        assert "checked in llama.cpp" in vector.scale_check
+        assert vector.device == "cpu"
     assert "BMLAMA-53" in read(out / "ko.en.gguf").method
     assert "BLEnD" in read(out / "ko.loc.gguf").method
     assert "minus the mean of the same shift for el" in read(out / "ko.loc.gguf").method
@@ -228,7 +241,16 @@ def test_extract_writes_tagged_vectors_and_their_bands(cli, loaded, tmp_path: Pa
     assert "minus the mean" not in read(out / "ko.loc.gguf").method  # country, the default
 
 
-def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded: LoadedModel) -> None:
+@pytest.fixture(scope="module")
+def engine(loaded: LoadedModel):
+    from surgsteer_convert.scale_check import runtime
+
+    engine = runtime(loaded.gguf, 2, gpu_layers=0)
+    yield engine
+    engine.llm.close()
+
+
+def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded, engine) -> None:
     from surgsteer_convert.scale_check import HeldOut, capped
 
     rng = np.random.default_rng(3)
@@ -236,24 +258,24 @@ def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded: LoadedModel
         layer: (rng.standard_normal(loaded.spec.n_embd) * 50).astype(np.float32)
         for layer in range(1, loaded.spec.n_layer)
     }
-    held_out = HeldOut.measure(loaded, "ko")
+    held_out = HeldOut.measure(engine, "ko")
     vector = SteeringVector("en", "ko", loaded.spec, directions, default_scale=4.0, band=(5, 8))
-    harsh = capped(loaded, vector, held_out)
+    harsh = capped(engine, vector, held_out)
     assert harsh.default_scale < 4.0 and "halved" in harsh.scale_check
-    gentle = capped(loaded, replace(vector, default_scale=1e-5), held_out)
+    gentle = capped(engine, replace(vector, default_scale=1e-5), held_out)
     assert gentle.default_scale == 1e-5 and "halved" not in gentle.scale_check
     assert f"in English: {held_out.english_answers} (unsteered {held_out.english_answers})" in (
         gentle.scale_check
     )
     assert "x1.0" in gentle.scale_check  # the steered perplexity equals the baseline's
     # More English answers than unsteered (here: fewer than none) halves the scale too.
-    strict = capped(loaded, gentle, replace(held_out, english_answers=-1))
+    strict = capped(engine, gentle, replace(held_out, english_answers=-1))
     assert strict.default_scale < gentle.default_scale and "still failing" in strict.scale_check
 
 
-def test_held_out_answers_in_english_are_counted(loaded: LoadedModel) -> None:
+def test_held_out_answers_in_english_are_counted(engine) -> None:
     from surgsteer_cli.prompting import qa_prompt
     from surgsteer_convert.scale_check import english_answers
 
-    prompt = str(qa_prompt("Describe the weather in London in one English sentence."))
-    assert english_answers(loaded, [prompt, prompt], "ko") == 2
+    prompt = qa_prompt("Describe the weather in London in one English sentence.")
+    assert english_answers(engine, [prompt, prompt], "ko") == 2

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from surgsteer_convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
-from surgsteer_convert.loading import decoder_blocks  # noqa: E402
+from surgsteer_convert.streaming import decoder_blocks  # noqa: E402
 
 N_LAYER, HIDDEN = 3, 32
 

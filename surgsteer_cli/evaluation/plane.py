@@ -115,7 +115,9 @@ def save_png(
     ax.set_xlabel(f"Transfer: {transfer_measure}, mean over {len(languages)} languages")
     ax.set_ylabel(f"Localization: {LOCALIZATION_LABELS[localization]}", fontsize=8)
     ax.set_title(f"Transfer–Localization plane ({', '.join(languages)}); bars: 95 % CI")
-    notes = [f"English reference ({printable(m)}): {s.score:.3f}" for m, s in references(scores).items()]
+    notes = [
+        f"English reference ({printable(m)}): {s.score:.3f}" for m, s in references(scores).items()
+    ]
     if notes:
         ax.text(0.01, 0.01, "\n".join(notes), transform=ax.transAxes, fontsize=7, va="bottom")
     ax.grid(alpha=0.3)
