@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -267,7 +268,10 @@ def test_held_out_check_halves_a_scale_that_breaks_the_model(loaded, engine) -> 
     assert f"in English: {held_out.english_answers} (unsteered {held_out.english_answers})" in (
         gentle.scale_check
     )
-    assert "x1.0" in gentle.scale_check  # the steered perplexity equals the baseline's
+    # The steered perplexity is the baseline's, up to llama.cpp's rounding of activations
+    # (quantized to 8 bits for the next matmul: a 1e-5 nudge flips a few of them).
+    ratio = float(re.search(r"sentences \(.*?\) x([0-9.]+)", gentle.scale_check).group(1))
+    assert ratio == pytest.approx(1.0, abs=0.01)
     # More English answers than unsteered (here: fewer than none) halves the scale too.
     strict = capped(engine, gentle, replace(held_out, english_answers=-1))
     assert strict.default_scale < gentle.default_scale and "still failing" in strict.scale_check

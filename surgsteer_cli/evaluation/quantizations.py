@@ -68,13 +68,14 @@ class ModelFile:
 
 def model_files(values: Iterable[str]) -> list[Path]:
     """The files named by ``--model`` values: each a comma list of names, paths and globs
-    (a glob matching nothing is an error), in the order given, without repeats."""
+    (a glob matching nothing is an error; a path that exists is taken as written, brackets
+    and all), in the order given, without repeats."""
     paths: list[Path] = []
     for value in values:
         for part in (piece.strip() for piece in value.split(",")):
             if not part:
                 continue
-            if GLOB_CHARACTERS & set(part):
+            if GLOB_CHARACTERS & set(part) and not Path(part).expanduser().exists():
                 matches = sorted(glob.glob(str(Path(part).expanduser())))
                 if not matches:
                     raise SurgsteerError(f"no model file matches {part}")
