@@ -117,7 +117,11 @@ def links(path: Path) -> list[str]:
     return targets
 
 
-@pytest.mark.parametrize("document", [README, *DOCS], ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "document",
+    [README, *DOCS, REPO / "vectors" / "README.md"],
+    ids=lambda path: path.relative_to(REPO).as_posix(),
+)
 def test_relative_links_resolve(document: Path) -> None:
     broken = []
     for target in links(document):
