@@ -28,10 +28,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from surgsteer_cli import langid
 from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.evaluation.answer_language import in_english
 from surgsteer_cli.evaluation.plane import (
     LOCALIZATION_LABELS,
     Point,
@@ -39,7 +37,8 @@ from surgsteer_cli.evaluation.plane import (
     points,
 )
 from surgsteer_cli.evaluation.selection import REFERENCE
-from surgsteer_cli.evaluation.summary import ALL, BASELINE, Score, bootstrap_ci
+from surgsteer_cli.evaluation.summary import ALL, BASELINE, Score
+from surgsteer_cli.evaluation.verdict import Cells, item_cells, paired
 from surgsteer_cli.models import resolve_model
 from surgsteer_cli.paths import atomic_output
 from surgsteer_cli.quantize import quantize
@@ -216,7 +215,7 @@ def save(
 def compare(scores: Sequence[Score], rows: Rows, files: Sequence[ModelFile]) -> dict[str, Any]:
     """The numbers of ``quantizations.json``: per file (most bits first) its description,
     speed and differences, and per (file, setting) its scores and answer-language rate."""
-    cells = _cells(rows)
+    cells = item_cells(rows)
     best = files[0].name
     in_language = _answer_language(rows)
     languages = sorted({row["language"] for row in rows} - {REFERENCE})
@@ -343,41 +342,28 @@ def save_png(
     return path
 
 
-Cells = dict[tuple[str, str, str, str], dict[str, float]]  # model, setting, axis, language
-
-
-def _cells(rows: Rows) -> Cells:
-    """{item: 1.0 if correct else 0.0} per (model, setting, axis, language)."""
-    cells: Cells = defaultdict(dict)
-    for row in rows:
-        cell = (row["model"], row["setting"], row["axis"], row["language"])
-        cells[cell][row["item"]] = float(row["correct"])
-    return cells
-
-
 def _paired(
     cells: Cells, ours: tuple[str, str], theirs: tuple[str, str], axis: str
 ) -> dict[str, float | int] | None:
-    """Mean over languages of ``ours - theirs`` on each language's shared items (English, the
-    Transfer reference, left out), with its bootstrap 95 % interval: each language's items
-    resampled separately, both sides together. None where the two share no language."""
+    """``verdict.paired`` of ``ours - theirs`` on ``axis`` over the languages both scored
+    (English, the Transfer reference, left out), with the number of paired items; None where
+    the two share no item."""
     languages = sorted(
         language
-        for model, setting, cell_axis, language in cells
+        for model, setting, language, cell_axis in cells
         if (model, setting, cell_axis) == (*ours, axis) and language != REFERENCE
     )
-    diffs = []
-    for language in languages:
-        a, b = cells[(*ours, axis, language)], cells.get((*theirs, axis, language), {})
-        shared = sorted(a.keys() & b.keys())
-        if shared:
-            diffs.append(np.array([a[item] - b[item] for item in shared]))
-    if not diffs:
+    pairs = [
+        (cells[(*ours, language, axis)], cells.get((*theirs, language, axis), {}))
+        for language in languages
+    ]
+    pairs = [(a, b) for a, b in pairs if a.keys() & b.keys()]
+    if not pairs:
         return None
     seed = hashlib.sha256(f"{ours}|{theirs}|{axis}".encode()).digest()
-    low, high = bootstrap_ci(diffs, np.random.default_rng(int.from_bytes(seed[:8], "little")))
-    mean = float(np.mean([diff.mean() for diff in diffs]))
-    return {"mean": mean, "low": low, "high": high, "n": sum(len(d) for d in diffs)}
+    mean, low, high = paired(pairs, int.from_bytes(seed[:8], "little"))
+    n = sum(len(a.keys() & b.keys()) for a, b in pairs)
+    return {"mean": mean, "low": low, "high": high, "n": n}
 
 
 def _answer_language(rows: Rows) -> dict[tuple[str, str], float]:
@@ -386,9 +372,8 @@ def _answer_language(rows: Rows) -> dict[tuple[str, str], float]:
     answers: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for row in rows:
         if row["axis"] == "localization" and isinstance(row.get("prediction"), str):
-            language = row["language"]
-            detected = langid.detect(row["prediction"], ["en", language]).language
-            answers[row["model"], row["setting"]].append(detected == language)
+            english = in_english(row["prediction"], row["language"])
+            answers[row["model"], row["setting"]].append(not english)
     return {cell: sum(found) / len(found) for cell, found in answers.items()}
 
 
