@@ -142,16 +142,25 @@ def _tensors(shape: Shape) -> list[tuple[str, int, int, bool]]:
 
 
 def _random_quantized(rng: np.random.Generator, rows: int, cols: int, qtype: object) -> np.ndarray:
-    """Random quantized blocks [rows, bytes per row]: every block's scale makes the values'
-    standard deviation WEIGHT_STD, its quants are uniform random bytes."""
+    """Random quantized blocks [rows, bytes per row]: zero-mean quants (Q4_0: nibbles 1..15,
+    i.e. -7..7; Q8_0: -127..127; the full range would give every weight the same -0.5 offset,
+    a rank-one part that grows the residual stream block after block) under one block scale
+    that makes the weights' standard deviation WEIGHT_STD."""
     import gguf
 
     block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
-    blocks = rng.integers(0, 256, size=(rows, cols // block_size, type_size), dtype=np.uint8)
-    # Q4_0: 16 levels around 8 (std ~4.6); Q8_0: int8 (std ~74)
-    spread = 4.6 if qtype == gguf.GGMLQuantizationType.Q4_0 else 74.0
+    shape = (rows, cols // block_size)
+    if qtype == gguf.GGMLQuantizationType.Q4_0:
+        low, high = (
+            rng.integers(1, 16, size=(*shape, block_size // 2), dtype=np.uint8) for _ in "lh"
+        )
+        quants, spread = low | (high << 4), 4.32  # std of -7..7
+    else:
+        quants = rng.integers(-127, 128, size=(*shape, block_size), dtype=np.int8).view(np.uint8)
+        spread = 73.6  # std of -127..127
     scale = np.array([WEIGHT_STD / spread], dtype=np.float16).view(np.uint8)
-    blocks[..., :2] = scale
+    blocks = np.concatenate([np.broadcast_to(scale, (*shape, 2)), quants], axis=-1)
+    assert blocks.shape[-1] == type_size
     return blocks.reshape(rows, -1)
 
 
