@@ -182,7 +182,9 @@ def _checked(
     """Each vector with its default scale capped by the held-out check (``scale_check``), run
     in llama.cpp (on the CPU when PyTorch was), and tagged with the extraction's device."""
     from surgsteer_convert.scale_check import HeldOut, capped, runtime
+    from surgsteer_convert.streaming import return_freed_memory
 
+    return_freed_memory()  # the streaming is done: its peak and llama.cpp's do not add up
     engine = runtime(loaded.gguf, threads, gpu_layers=0 if loaded.device == "cpu" else None)
     checked = []
     try:

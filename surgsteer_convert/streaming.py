@@ -12,8 +12,12 @@ only, and the final norm and LM head (in vocabulary chunks) only for logits.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import ctypes
+import gc
 import mmap
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,6 +283,16 @@ class StreamedModel:
 
     def _name(self, module: nn.Module) -> str:
         return self._names[id(module)]
+
+
+def return_freed_memory() -> None:
+    """Hand the heap that the streamed blocks freed back to the OS (glibc keeps it for reuse
+    otherwise), so a phase that follows, such as llama.cpp's held-out check, does not add its
+    memory on top of the streaming's."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (e.g. musl)
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def decoder_blocks(model: nn.Module) -> nn.ModuleList:
