@@ -159,8 +159,12 @@ class Engine:
         n_threads: int | None = None,
         n_gpu_layers: int | None = None,
         logits_all: bool = False,
+        use_mmap: bool = True,
         seed: int = 0,
     ) -> None:
+        """``use_mmap=False`` reads the weights into memory instead of mapping the file: on a
+        CPU that repacks them (llama.cpp's extra buffer types) the mapped file's pages would
+        stay resident beside the repacked copy."""
         import llama_cpp
 
         silence_llama_logs()
@@ -176,6 +180,7 @@ class Engine:
                 n_threads=n_threads or available_cpus(),
                 n_gpu_layers=n_gpu_layers,
                 logits_all=logits_all,
+                use_mmap=use_mmap,
                 seed=seed,
                 verbose=False,
             )

@@ -45,9 +45,15 @@ CONTEXT_TOKENS = 512
 
 
 def runtime(gguf: Path, threads: int | None = None, gpu_layers: int | None = None) -> Engine:
-    """The GGUF in llama.cpp, keeping the logits of every position (for perplexity)."""
+    """The GGUF in llama.cpp, keeping the logits of every position (for perplexity); the
+    weights read, not mapped, so that their repacked copy is the only one in memory."""
     return Engine(
-        gguf, n_ctx=CONTEXT_TOKENS, n_threads=threads, n_gpu_layers=gpu_layers, logits_all=True
+        gguf,
+        n_ctx=CONTEXT_TOKENS,
+        n_threads=threads,
+        n_gpu_layers=gpu_layers,
+        logits_all=True,
+        use_mmap=False,
     )
 
 
