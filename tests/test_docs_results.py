@@ -17,6 +17,7 @@ README_MAX_LINES = 200
 QUOTED = [
     ("runtime_bench.txt", "docs/benchmarks.md"),
     ("cloze_bench.txt", "docs/benchmarks.md"),
+    ("extract-bench.txt", "docs/benchmarks.md"),
     ("serve-bench.txt", "docs/benchmarks.md"),
     ("interrupt_runs.txt", "docs/safety.md"),
     ("fuzz.txt", "docs/safety.md"),
