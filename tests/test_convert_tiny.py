@@ -15,45 +15,9 @@ transformers = pytest.importorskip("transformers")
 
 from surgsteer_convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
 from surgsteer_convert.streaming import decoder_blocks  # noqa: E402
+from tests.tiny_models import HIDDEN, N_LAYER, tiny_gemma3, tiny_gpt2, tiny_llama  # noqa: E402
 
-N_LAYER, HIDDEN = 3, 32
-
-
-def _llama() -> torch.nn.Module:
-    config = transformers.LlamaConfig(
-        vocab_size=64,
-        hidden_size=HIDDEN,
-        intermediate_size=64,
-        num_hidden_layers=N_LAYER,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-    )
-    torch.manual_seed(0)
-    return transformers.LlamaForCausalLM(config).eval()
-
-
-def _gemma3() -> torch.nn.Module:
-    config = transformers.Gemma3TextConfig(
-        vocab_size=64,
-        hidden_size=HIDDEN,
-        intermediate_size=64,
-        num_hidden_layers=N_LAYER,
-        num_attention_heads=4,
-        num_key_value_heads=1,
-        head_dim=8,
-        sliding_window=4,
-    )
-    torch.manual_seed(0)
-    return transformers.Gemma3ForCausalLM(config).eval()
-
-
-def _gpt2() -> torch.nn.Module:
-    config = transformers.GPT2Config(vocab_size=64, n_embd=HIDDEN, n_layer=N_LAYER, n_head=4)
-    torch.manual_seed(0)
-    return transformers.GPT2LMHeadModel(config).eval()
-
-
-MODELS = {"llama": _llama, "gemma3": _gemma3, "gpt2": _gpt2}
+MODELS = {"llama": tiny_llama, "gemma3": tiny_gemma3, "gpt2": tiny_gpt2}
 IDS = torch.tensor([[1, 5, 9, 13, 17, 21, 25, 3]])
 
 
@@ -117,7 +81,7 @@ def test_steered_state_after_block_n_is_original_plus_vector(make, block: int) -
 
 
 def test_hooks_are_removed_after_the_context_even_on_error() -> None:
-    model = _llama()
+    model = tiny_llama()
     blocks = decoder_blocks(model)
     original = _block_inputs(model)
     hooks_before = [len(block._forward_hooks) for block in blocks]
@@ -132,7 +96,7 @@ def test_hooks_are_removed_after_the_context_even_on_error() -> None:
 
 
 def test_steering_a_block_that_does_not_exist_is_refused() -> None:
-    model = _llama()
+    model = tiny_llama()
     with (
         pytest.raises(IndexError),
         add_to_outputs(decoder_blocks(model), {N_LAYER: torch.ones(HIDDEN)}),

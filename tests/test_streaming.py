@@ -22,39 +22,14 @@ from surgsteer_cli.models import resolve_model  # noqa: E402
 from surgsteer_convert import loading, streaming  # noqa: E402
 from surgsteer_convert.hooks import add_to_outputs, capture_outputs  # noqa: E402
 from surgsteer_convert.streaming import Batch, SafetensorsTensors, StreamedModel  # noqa: E402
+from tests.tiny_models import tiny_gemma3, tiny_qwen2  # noqa: E402
 
 TOLERANCE = 1e-4
 ROWS = [[5, 9, 13, 17, 21, 25, 3], [7, 2], [11, 4, 8, 30], [1, 6, 10, 14, 18]]
-N_LAYER = 3
-
-
-def _qwen2() -> transformers.PreTrainedModel:
-    config = transformers.Qwen2Config(
-        vocab_size=64,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=N_LAYER,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    return transformers.Qwen2ForCausalLM(config).eval()
 
 
 def _gemma3() -> transformers.PreTrainedModel:
-    config = transformers.Gemma3TextConfig(
-        vocab_size=64,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=N_LAYER,
-        num_attention_heads=4,
-        num_key_value_heads=1,
-        head_dim=8,
-        sliding_window=4,
-    )
-    torch.manual_seed(0)
-    model = transformers.Gemma3ForCausalLM(config).eval()
+    model = tiny_gemma3()
     with torch.no_grad():  # random norms: the all-zero init would hide a mapping error
         for name, parameter in model.named_parameters():
             if "norm" in name:
@@ -114,7 +89,7 @@ def _assert_same(
         assert (logits[j] - reference_logits).abs().max() <= TOLERANCE * 10
 
 
-@pytest.mark.parametrize("make", [_qwen2, _gemma3], ids=["qwen2", "gemma3"])
+@pytest.mark.parametrize("make", [tiny_qwen2, _gemma3], ids=["qwen2", "gemma3"])
 def test_streamed_blocks_equal_the_whole_model(make, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(streaming, "HEAD_CHUNK_ROWS", 24)  # three LM-head chunks
     whole = make()
@@ -130,7 +105,7 @@ def test_streamed_blocks_equal_the_whole_model(make, tmp_path: Path, monkeypatch
 
 def test_a_mismatched_tensor_is_noticed(tmp_path: Path) -> None:
     """The comparison is not vacuous: one changed weight in the file changes block 1 on."""
-    whole = _qwen2()
+    whole = tiny_qwen2()
     whole.save_pretrained(tmp_path)
     with torch.no_grad():
         whole.model.layers[1].mlp.down_proj.weight.add_(0.01)
