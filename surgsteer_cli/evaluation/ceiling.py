@@ -26,9 +26,8 @@ import numpy as np
 
 from surgsteer_cli.evaluation.localization import AXES
 from surgsteer_cli.evaluation.summary import ALL, BASELINE, RESAMPLES
+from surgsteer_cli.evaluation.verdict import Cells, item_cells
 from surgsteer_cli.steering import CEILING
-
-Cells = dict[tuple[str, str, str, str], dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -54,16 +53,13 @@ def ceiling_shares(rows: Iterable[dict[str, Any]]) -> list[CeilingShare]:
     """Every setting but ``prompt`` against ``none`` and ``prompt``, where all three were
     scored (``none`` itself too: its known-facts accuracy is the baseline); empty when no
     ``prompt`` rows exist."""
-    cells: Cells = defaultdict(dict)
-    for row in rows:
-        if row["axis"] in AXES.values():
-            key = (row["model"], row["setting"], row["axis"], row["language"])
-            cells[key][row["item"]] = float(row["correct"])
+    cells = item_cells(row for row in rows if row["axis"] in AXES.values())
     found = []
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for model, setting, metric, language in sorted(cells):
+    by_metric = sorted(cells, key=lambda key: (key[0], key[1], key[3], key[2]))
+    for model, setting, language, metric in by_metric:
         if setting != CEILING and all(
-            (model, other, metric, language) in cells for other in (BASELINE, CEILING)
+            (model, other, language, metric) in cells for other in (BASELINE, CEILING)
         ):
             groups[model, setting, metric].append(language)
     for (model, setting, metric), languages in groups.items():
@@ -77,7 +73,7 @@ def ceiling_shares(rows: Iterable[dict[str, Any]]) -> list[CeilingShare]:
 
 def _aligned(cells: Cells, model: str, setting: str, metric: str, language: str) -> np.ndarray:
     """[3, item] outcomes of setting, none and prompt on the items all three have."""
-    columns = [cells[model, name, metric, language] for name in (setting, BASELINE, CEILING)]
+    columns = [cells[model, name, language, metric] for name in (setting, BASELINE, CEILING)]
     items = sorted(set.intersection(*(set(column) for column in columns)))
     return np.array([[column[item] for item in items] for column in columns])
 
