@@ -5,7 +5,8 @@ Each job first runs once, uninterrupted, in its own folder: the reference. Then 
 moment of the reference's duration, alternately with SIGINT (Ctrl-C, sent to its process group)
 and SIGKILL, and finally runs it again to completion. Checked:
 
-- after every stop: a SIGINT run exits 130 without a traceback; every result file under its
+- after every stop: a SIGINT run exits 130 without a traceback (or 0 if the signal came as it
+  was finishing: then its results must already be complete); every result file under its
   final name is whole (identical to the reference's); append-only logs hold only whole rows
   that agree with the reference, except at most one torn last line after SIGKILL;
 - after the resume: rows lost, duplicated or different from the reference, and files left
@@ -84,6 +85,7 @@ class Tally:
     torn_tails: int = 0
     left_behind: int = 0
     tracebacks: int = 0
+    finished_at_stops: int = 0
     kept_at_stops: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -100,6 +102,7 @@ class Tally:
             f"{self.half_written} half-written, {self.torn_tails} torn log tails, "
             f"{self.left_behind} left behind, {self.tracebacks} tracebacks; "
             f"results kept at the stops: {sorted(self.kept_at_stops)}"
+            + (f"; {self.finished_at_stops} finished as stopped" if self.finished_at_stops else "")
         )
 
 
@@ -157,13 +160,15 @@ def complete(job: Job, out: Path, shared: Path) -> float:
     return time.perf_counter() - started
 
 
-def stop(job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: Tally) -> bool:
-    """Start the job and send ``signum`` to it ``after_s`` seconds later; False if it had
-    finished by then."""
+def stop(
+    job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: Tally
+) -> int | None:
+    """Start the job and send ``signum`` to it ``after_s`` seconds later; its exit status, or
+    None if it had finished by then."""
     with Command(job, out, shared) as command:
         try:
             command.wait(after_s)
-            return False
+            return None
         except subprocess.TimeoutExpired:
             command.signal(signum)
         tally.stops[signal.Signals(signum).name] += 1
@@ -177,9 +182,9 @@ def stop(job: Job, out: Path, shared: Path, signum: int, after_s: float, tally: 
     if "Traceback" in stderr:
         tally.tracebacks += 1
         tally.problems.append(stderr.strip().splitlines()[-1])
-    if signum == signal.SIGINT and process.returncode != SIGINT_EXIT:
+    if signum == signal.SIGINT and process.returncode not in (SIGINT_EXIT, 0):
         tally.problems.append(f"exit {process.returncode} after SIGINT: {stderr.strip()[-200:]}")
-    return True
+    return process.returncode
 
 
 def entries(folder: Path) -> set[Path]:
@@ -314,10 +319,13 @@ def run_job(
         out = workdir / f"run{index}"
         for _ in range(rng.choice(stops)):
             after_s = rng.uniform(*window) * duration
-            stopped = stop(job, out, shared, next(signal_order), after_s, tally)
+            status = stop(job, out, shared, next(signal_order), after_s, tally)
             partial = Snapshot.take(job, out, names)
             compare_partial(partial, reference, tally)
-            if stopped:
+            if status == 0:  # the signal came as it was finishing: nothing may be missing
+                tally.finished_at_stops += 1
+                compare_final(partial, reference, tally)
+            if status is not None:
                 tally.kept_at_stops.append(len(partial.rows) + len(partial.whole))
         complete(job, out, shared)
         compare_final(Snapshot.take(job, out, names), reference, tally)

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import _thread
 import importlib
 import sys
+import threading
 
 import click
 
@@ -15,6 +17,7 @@ from surgsteer_cli.untrusted import printable
 
 SHOWN = 200
 """Longest piece of an input shown in an error."""
+REDELIVER_AFTER_S = 0.05
 
 COMMANDS: dict[str, str] = {
     "ask": "surgsteer_cli.commands.ask:ask",
@@ -29,6 +32,19 @@ COMMANDS: dict[str, str] = {
     "serve": "surgsteer_cli.commands.serve:serve",
     "vectors": "surgsteer_cli.commands.vectors:vectors",
 }
+
+
+def redeliver_interrupts(unraisable: sys.UnraisableHookArgs) -> None:
+    """``sys.unraisablehook``: a Ctrl-C that lands in a finalizer or a weakref callback would
+    be printed as "Exception ignored" and dropped, and the command would run on; deliver it
+    again a moment later, once this hook has returned (raised inside it, it would be dropped
+    too), so that it stops the command."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        again = threading.Timer(REDELIVER_AFTER_S, _thread.interrupt_main)
+        again.daemon = True
+        again.start()
+    else:
+        sys.__unraisablehook__(unraisable)
 
 
 class LazyGroup(click.Group):
@@ -47,6 +63,7 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
     def invoke(self, ctx: click.Context) -> object:
+        sys.unraisablehook = redeliver_interrupts
         try:
             return super().invoke(ctx)
         except SurgsteerError as exc:

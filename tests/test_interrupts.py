@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import random
 import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from benchmarks.interrupt_runs import Command, Tally, eval_job, quantize_job, run_job, smollm2
+from surgsteer_cli.cli import main, redeliver_interrupts
 
 WINDOW = (0.2, 0.8)  # of the reference's duration: past start-up, before the end
 QUANTIZE = quantize_job("Q8_0")
@@ -38,6 +41,26 @@ def test_eval_resumes_after_sigint_then_sigkill(tmp_path: Path) -> None:
     job = eval_job(limit=1)
     tally = run_job(job, tmp_path, 1, random.Random(0), window=WINDOW, stops=(2,))
     assert_clean(tally, "eval")
+
+
+def test_ctrl_c_that_lands_in_a_finalizer_still_stops_the_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python drops an exception raised in ``__del__`` or a weakref callback ("Exception
+    ignored"); a Ctrl-C landing there (a garbage collection as eval writes its summary) let the
+    run go on and exit 0. Every command installs the hook that delivers it again."""
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    CliRunner().invoke(main, ["detect", "hello"])
+    assert sys.unraisablehook is redeliver_interrupts
+
+    class InterruptedWhileFinalized:
+        def __del__(self) -> None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        InterruptedWhileFinalized()
+        for _ in range(100):
+            time.sleep(0.01)
 
 
 @needs_smollm2
