@@ -311,7 +311,7 @@ class Engine:
             for position, token in enumerate(tokens):
                 if position:
                     self.llm.eval([tokens[position - 1]])
-                total += float(_log_softmax(self._last_logits())[token])
+                total += float(log_softmax(self._last_logits())[token])
             scores.append(total)
             self.llm._ctx.kv_cache_seq_rm(-1, prompt_length, -1)
             self.llm.n_tokens = prompt_length
@@ -350,7 +350,7 @@ class Engine:
         )
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
+def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Log-probabilities from logits (float64, so that small differences survive)."""
     shifted = logits.astype(np.float64) - float(logits.max())
     return shifted - np.log(np.exp(shifted).sum())

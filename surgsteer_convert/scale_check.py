@@ -31,6 +31,7 @@ from surgsteer_cli.datasets.splits import load_splits
 from surgsteer_cli.engine import Engine
 from surgsteer_cli.evaluation.answer_language import in_english
 from surgsteer_cli.evaluation.localization import localization_prompt
+from surgsteer_cli.parallel import greedy_answers, token_logprobs
 from surgsteer_cli.prompting import Prompt, stop_sequences
 from surgsteer_cli.steering import control_buffer
 from surgsteer_cli.vector_file import SteeringVector
@@ -45,15 +46,11 @@ CONTEXT_TOKENS = 512
 
 
 def runtime(gguf: Path, threads: int | None = None, gpu_layers: int | None = None) -> Engine:
-    """The GGUF in llama.cpp, keeping the logits of every position (for perplexity); the
-    weights read, not mapped, so that their repacked copy is the only one in memory."""
+    """The GGUF in llama.cpp (the checks run in contexts of their own on its weights, see
+    ``parallel``); the weights read, not mapped, so that their repacked copy is the only one
+    in memory."""
     return Engine(
-        gguf,
-        n_ctx=CONTEXT_TOKENS,
-        n_threads=threads,
-        n_gpu_layers=gpu_layers,
-        logits_all=True,
-        use_mmap=False,
+        gguf, n_ctx=CONTEXT_TOKENS, n_threads=threads, n_gpu_layers=gpu_layers, use_mmap=False
     )
 
 
@@ -110,15 +107,12 @@ def english_answers(
     engine: Engine, prompts: Sequence[Prompt], language: str, control: np.ndarray | None = None
 ) -> int:
     """How many greedy answers (at most ANSWER_TOKENS) to ``prompts`` are detected as English
-    rather than ``language``, under llama.cpp control buffer ``control`` (None: unsteered)."""
+    rather than ``language``, under llama.cpp control buffer ``control`` (None: unsteered);
+    the prompts are answered side by side, each from an empty cache as eval answers."""
     engine.set_control(control)
     stop = list(stop_sequences(engine.chat_template))
-    english = 0
-    for prompt in prompts:
-        engine.llm.reset()  # from a clean cache, as eval answers
-        answer = "".join(engine.generate(prompt, max_tokens=ANSWER_TOKENS, stop=stop))
-        english += in_english(answer, language)
-    return english
+    answers = greedy_answers(engine, prompts, ANSWER_TOKENS, stop)
+    return sum(in_english(answer, language) for answer in answers)
 
 
 def perplexity(
@@ -127,17 +121,8 @@ def perplexity(
     """Perplexity of ``sentences`` (over all their predicted tokens) under llama.cpp control
     buffer ``control`` (None: unsteered)."""
     engine.set_control(control)
-    total, count = 0.0, 0
-    for sentence in sentences:
-        tokens = engine.tokenize(sentence)
-        engine.llm.reset()
-        engine.llm.eval(tokens)
-        logits = np.asarray(engine.llm.scores[: len(tokens) - 1], dtype=np.float64)
-        top = logits.max(axis=1, keepdims=True)
-        log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
-        total += float((log_norm - logits[np.arange(len(tokens) - 1), tokens[1:]]).sum())
-        count += len(tokens) - 1
-    return math.exp(total / count)
+    logprobs = np.concatenate(token_logprobs(engine, sentences))
+    return math.exp(-float(logprobs.mean()))
 
 
 def capped(engine: Engine, vector: SteeringVector, held_out: HeldOut) -> SteeringVector:

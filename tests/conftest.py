@@ -36,6 +36,21 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture
+def user_hf_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the config and tokenizer transformers derives from a GGUF (``hf-metadata``, a
+    minute to read for a big vocabulary) in the user's cache, where the module-scoped models
+    of test_convert_model keep theirs, instead of reading them again in every test's home."""
+    from surgsteer_cli import paths
+
+    with monkeypatch.context() as real:
+        real.delenv("SURGSTEER_HOME")
+        shared = paths.cache_dir() / "hf-metadata"
+    shared.mkdir(parents=True, exist_ok=True)
+    paths.cache_dir().mkdir(parents=True)
+    (paths.cache_dir() / "hf-metadata").symlink_to(shared, target_is_directory=True)
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The small named model that most tests run (Gemma 3 270M: fast). Session fixtures are set

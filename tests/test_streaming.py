@@ -9,6 +9,7 @@ logits must agree.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -116,18 +117,24 @@ def test_a_mismatched_tensor_is_noticed(tmp_path: Path) -> None:
         _assert_same(whole, streamed, _batches(ROWS))
 
 
+FIXED_MTIME_NS = 1_764_979_200 * 10**9  # 2025-12-06
 TINY_QWEN2 = Shape("qwen2-tiny", "tiny", 2, 64, 4, 2, 128, 151936, tied=False)
 
 
 @pytest.fixture(scope="module")
 def tiny_qwen2_gguf(tmp_path_factory) -> Path:
+    """The same bytes and modification time every session, so that the tokenizer read from it
+    is found again in the user's cache (``user_hf_metadata``)."""
     folder = tmp_path_factory.mktemp("tiny-qwen2")
-    return write_synthetic(
+    path = write_synthetic(
         folder / "tiny.gguf", TINY_QWEN2, resolve_model("qwen2.5-coder-1.5b"), "Q8_0"
     )
+    os.utime(path, ns=(FIXED_MTIME_NS, FIXED_MTIME_NS))
+    return path
 
 
 @pytest.mark.parametrize("which", ["tiny-qwen2", "gemma3-270m", "smollm2-135m"])
+@pytest.mark.usefixtures("user_hf_metadata")
 def test_streamed_gguf_equals_transformers_loading_of_it(which, tiny_qwen2_gguf) -> None:
     """qwen2 (biases), gemma3 (norms stored +1) and llama (q/k rows permuted) files."""
     path = tiny_qwen2_gguf if which == "tiny-qwen2" else resolve_model(which)
@@ -152,6 +159,7 @@ def test_auto_device_is_the_cpu_here() -> None:
         loading.resolve_device("cuda")
 
 
+@pytest.mark.usefixtures("user_hf_metadata")
 def test_an_hf_directory_streams_like_its_gguf(tiny_qwen2_gguf, tmp_path: Path) -> None:
     """``--model HF_DIR --gguf FILE``: the safetensors are streamed, the GGUF gives the
     identity; the same weights give the same states as streaming the GGUF itself."""
