@@ -22,6 +22,7 @@ QUOTED = [
     ("interrupt_runs.txt", "docs/safety.md"),
     ("fuzz.txt", "docs/safety.md"),
     ("eval-scale.txt", "docs/results.md"),
+    ("qwen-quantizations/verdict-quantizations.txt", "docs/quantization.md"),
     ("cvgen-qwen/baseline.txt", "docs/llama-cpp.md"),
     ("cvgen-qwen/verdict.md", "docs/llama-cpp.md"),
     ("llama-server.txt", "docs/llama-cpp.md"),
