@@ -32,6 +32,11 @@ class _Parallel:
 
         if not engine.control.uniform:
             raise SurgsteerError("parallel sequences need the same steering on every token")
+        if n_seq > llama_cpp.llama_max_parallel_sequences():
+            raise SurgsteerError(
+                f"llama.cpp decodes at most "
+                f"{llama_cpp.llama_max_parallel_sequences()} sequences at once"
+            )
         # the engine's settings (threads, attention kernels: the numbers match its own)
         params = llama_cpp.llama_context_params.from_buffer_copy(engine.llm.context_params)
         params.n_ctx = params.n_batch = n_ctx
@@ -40,9 +45,13 @@ class _Parallel:
         self.ctx = llama_cpp.llama_init_from_model(engine.llm.model, params)
         if not self.ctx:
             raise SurgsteerError(f"llama.cpp could not make a context of {n_ctx} tokens")
+        try:
+            apply_control(self.ctx, engine.control.answer, engine.spec)
+        except SurgsteerError:
+            llama_cpp.llama_free(self.ctx)
+            raise
         self.batch = llama_cpp.llama_batch_init(n_ctx, 0, n_seq)
         self.n_vocab = engine.llm.n_vocab()
-        apply_control(self.ctx, engine.control.answer, engine.spec)
 
     def __enter__(self) -> _Parallel:
         return self
