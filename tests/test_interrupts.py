@@ -57,10 +57,15 @@ def test_ctrl_c_that_lands_in_a_finalizer_still_stops_the_command(
         def __del__(self) -> None:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        InterruptedWhileFinalized()
-        for _ in range(100):
-            time.sleep(0.01)
+    # Ctrl-C handled as at a terminal, even where the suite was started ignoring SIGINT
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            InterruptedWhileFinalized()
+            for _ in range(100):
+                time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @needs_smollm2
