@@ -18,6 +18,7 @@ from surgsteer_cli.untrusted import printable
 SHOWN = 200
 """Longest piece of an input shown in an error."""
 REDELIVER_AFTER_S = 0.05
+"""How long after a dropped Ctrl-C it is delivered again (``redeliver_interrupts``)."""
 
 COMMANDS: dict[str, str] = {
     "ask": "surgsteer_cli.commands.ask:ask",
