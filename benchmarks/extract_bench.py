@@ -1,7 +1,8 @@
 """Peak RSS, wall time, seconds per item and the largest cache file of ``surgsteer extract``.
 
-One call measures one model with one method and appends a row to a JSON-lines file; ``--table``
-prints every saved row. Methods:
+One call measures one model with each ``--method`` given, one after the other (the old and new
+methods side by side in one run: ``--method old --method new``), and appends a row per method to
+a JSON-lines file; ``--table`` prints every saved row. Methods:
 
 - ``new``: this checkout (the model streamed block by block, the scale check in llama.cpp);
 - ``old``: the method before streaming (``OLD_COMMIT``: transformers dequantizes the whole GGUF
@@ -84,7 +85,9 @@ class Row:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=[*NAMED, *SYNTHETIC])
-    parser.add_argument("--method", choices=("new", "old"), default="new")
+    parser.add_argument(
+        "--method", action="append", choices=("new", "old"), help="repeatable [default: new]"
+    )
     parser.add_argument("--lang", action="append", default=[], help="repeatable")
     parser.add_argument("--all", action="store_true", help="every language (extract --all)")
     parser.add_argument("--max-items", type=int, default=20)
@@ -102,20 +105,21 @@ def main() -> None:
         return
     if args.model is None or args.all == bool(args.lang):
         parser.error("give --model and either --lang L (repeatable) or --all")
-    row = measure(args)
-    with args.rows.open("a", encoding="utf-8") as sink:
-        sink.write(json.dumps(asdict(row)) + "\n")
+    for method in args.method or ["new"]:
+        row = measure(args, method)
+        with args.rows.open("a", encoding="utf-8") as sink:
+            sink.write(json.dumps(asdict(row)) + "\n")
     print_table(args.rows)
 
 
-def measure(args: argparse.Namespace) -> Row:
-    """Run the extraction (after an untimed warm-up unless --cold) and measure it."""
+def measure(args: argparse.Namespace, method: str) -> Row:
+    """Run the extraction with ``method`` (after an untimed warm-up unless --cold); measure it."""
     args.work.mkdir(parents=True, exist_ok=True)
     gguf = _gguf(args.model, args.work)
-    code = ROOT if args.method == "new" else _old_checkout(args.work)
+    code = ROOT if method == "new" else _old_checkout(args.work)
     languages = ["--all"] if args.all else [f"--lang={lang}" for lang in args.lang]
     extract = [*languages, "--max-items", str(args.max_items)]
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{args.model}-{args.method}-", dir=args.work))
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{args.model}-{method}-", dir=args.work))
     python_path = os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "SURGSTEER_HOME": str(run_dir / "home"), "PYTHONPATH": python_path}
     limits = (int(args.rss_cap * GiB), args.time_limit)
@@ -135,7 +139,7 @@ def measure(args: argparse.Namespace) -> Row:
     count = len(LANGUAGES) if args.all else len(args.lang)
     return Row(
         model=args.model,
-        method=args.method,
+        method=method,
         arguments=" ".join(extract) + (" (cold cache)" if args.cold else " (warm cache)"),
         status=status,
         wall_s=round(wall, 1),

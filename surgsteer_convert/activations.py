@@ -31,22 +31,23 @@ otherwise dominate (on Qwen2 the first content token alone outweighs the rest of
 
 @dataclass
 class States:
-    """Block outputs per prompt: ``last``/``mean`` are [prompt, block, n_embd] float32.
+    """Block outputs per prompt: ``pooled[pool]`` is [prompt, block, n_embd] float32.
 
-    ``last`` is the state at the final token; ``mean`` averages the prompt's content tokens
-    (special tokens such as BOS and attention sinks, see :data:`SINK_FACTOR`, whose states are
-    huge and nearly identical across prompts, are left out); ``norm`` [prompt, block] is the
-    mean L2 norm of the same tokens' states.
+    Pool ``last`` is the state at the final token; ``mean`` averages the prompt's content
+    tokens (special tokens such as BOS and attention sinks, see :data:`SINK_FACTOR`, whose
+    states are huge and nearly identical across prompts, are left out); ``norm``
+    [prompt, block] is the mean L2 norm of the same tokens' states.
     """
 
     index: dict[str, int]
-    last: np.ndarray
-    mean: np.ndarray
+    pooled: dict[str, np.ndarray]
     norm: np.ndarray
 
     def take(self, prompts: Sequence[str], pool: str) -> np.ndarray:
         """States of ``prompts`` (in that order) pooled as ``pool`` ("mean" or "last")."""
-        return getattr(self, pool)[[self.index[prompt] for prompt in prompts]]
+        if pool not in self.pooled:
+            raise ValueError(f"states were collected for {', '.join(self.pooled)}, not {pool}")
+        return self.pooled[pool][[self.index[prompt] for prompt in prompts]]
 
     def norms(self, prompts: Sequence[str]) -> np.ndarray:
         """Per-token state norms [prompt, block] of ``prompts``."""
@@ -57,17 +58,18 @@ def collect(
     loaded: LoadedModel,
     prompts: Iterable[str],
     *,
+    pools: Sequence[str] = POOLS,
     max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
 ) -> States:
     """Run every distinct prompt through the model, which streams its blocks once for all the
-    batches; a batch holds at most ``max_batch_tokens`` (padded) tokens."""
+    batches, and keep its states pooled as ``pools`` say (each costs prompts x blocks x n_embd
+    floats); a batch holds at most ``max_batch_tokens`` (padded) tokens."""
     from surgsteer_convert.streaming import Batch
 
     unique = list(dict.fromkeys(prompts))
     encoded = [_encode(loaded.tokenizer, prompt) for prompt in unique]
     n_layer, n_embd = loaded.spec.n_layer, loaded.spec.n_embd
-    last = np.zeros((len(unique), n_layer, n_embd), dtype=np.float32)
-    mean = np.zeros_like(last)
+    pooled = {pool: np.zeros((len(unique), n_layer, n_embd), dtype=np.float32) for pool in pools}
     norm = np.zeros((len(unique), n_layer), dtype=np.float32)
     groups = list(_batches(encoded, max_batch_tokens))
     pad = loaded.tokenizer.pad_token_id or 0
@@ -79,13 +81,13 @@ def collect(
 
         def pool(block: int, j: int, hidden: torch.Tensor) -> None:
             rows = groups[j]
-            last[rows, block], mean[rows, block], norm[rows, block] = _pool(
-                hidden.float(), content[j].to(hidden.device)
-            )
+            states, norm[rows, block] = _pool(hidden.float(), content[j].to(hidden.device))
+            for name, array in pooled.items():
+                array[rows, block] = states[name]
             bar.advance(task)
 
         loaded.streamed.run(batches, pool)
-    return States({prompt: i for i, prompt in enumerate(unique)}, last, mean, norm)
+    return States({prompt: i for i, prompt in enumerate(unique)}, pooled, norm)
 
 
 def _encode(tokenizer: object, prompt: str) -> tuple[list[int], list[bool]]:
@@ -121,14 +123,14 @@ def _content(keeps: list[list[bool]]) -> torch.Tensor:
     return content
 
 
-def _pool(hidden: torch.Tensor, content: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One block's outputs [rows, seq, d]: last-token states, content means, content norms."""
+def _pool(hidden: torch.Tensor, content: torch.Tensor) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One block's outputs [rows, seq, d]: its states pooled each way, and content norms."""
     token_norms = hidden.norm(dim=-1)[:, None, :]  # [rows, 1 block, seq]
     keep = content[:, None, :] * ~sinks(token_norms, content)
     weights = (keep / keep.sum(dim=2, keepdim=True))[:, 0]  # [rows, seq]
     mean = (hidden * weights[..., None]).sum(dim=1)
     norm = (token_norms[:, 0] * weights).sum(dim=1)
-    return hidden[:, -1].cpu().numpy(), mean.cpu().numpy(), norm.cpu().numpy()
+    return {"last": hidden[:, -1].cpu().numpy(), "mean": mean.cpu().numpy()}, norm.cpu().numpy()
 
 
 def sinks(token_norms: torch.Tensor, content: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ from surgsteer_convert import DEVICES
 from surgsteer_convert.activations import POOLS
 from surgsteer_convert.aggregate import AGGREGATORS
 from surgsteer_convert.contrasts import LANGUAGES, LOC_METHODS, check_languages
-from surgsteer_convert.directions import Measurement, measure
+from surgsteer_convert.directions import measure
 from surgsteer_convert.extract import Band, build_vectors, parse_band, write_vectors
 from surgsteer_convert.layers import LayerReport, analyze, load_bands, plot, table
 
@@ -153,11 +153,14 @@ def extract(
         en_band, loc_band = en_band or report.en_band, loc_band or report.loc_band
     scales = {"en": default_en_scale, "loc": default_loc_scale}
     vectors = build_vectors(measurement, loaded.spec, en_band, loc_band, source, scales)
+    title = f"Vectors ({measurement.aggregate}, {measurement.pool}, LOC {measurement.loc_method})"
+    pairs = {(role, lang): len(d.contrast.positives) for role, lang, d in measurement.each()}
+    del measurement  # its states (prompts x blocks x n_embd) need not sit beside llama.cpp's
     vectors = _checked(loaded, vectors, threads)
     written = write_vectors(vectors, out)
     if report is not None:
         _save_report(report, out)
-    _summary(measurement, vectors, written)
+    _summary(title, pairs, vectors, written)
 
 
 def _load(model: str | None, gguf: str | None, threads: int | None, device: str) -> LoadedModel:
@@ -229,22 +232,25 @@ def _save_report(report: LayerReport, out: Path) -> None:
     console.info(f"wrote {out / REPORT_NAME} and {out / PLOT_NAME}")
 
 
-def _summary(measurement: Measurement, vectors: list[SteeringVector], written: list[Path]) -> None:
+def _summary(
+    title: str,
+    pairs: dict[tuple[str, str], int],
+    vectors: list[SteeringVector],
+    written: list[Path],
+) -> None:
+    """The written files, with the contrast pairs behind each (by role and language)."""
     from rich.table import Table
 
-    grid = Table(
-        title=f"Vectors ({measurement.aggregate}, {measurement.pool}, LOC {measurement.loc_method})"
-    )
+    grid = Table(title=title)
     for header in ("file", "role", "band", "default scale", "pairs"):
         grid.add_column(header)
     for vector, path in zip(vectors, written, strict=True):
-        source = (measurement.en if vector.role == "en" else measurement.loc)[vector.language]
         grid.add_row(
             str(path),
             vector.role,
             _band(vector.band),
             f"{vector.default_scale:.4g}",
-            str(len(source.contrast.positives)),
+            str(pairs[vector.role, vector.language]),
         )
     console.out.print(grid)
     for vector in vectors:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,12 @@ class Measurement:
     loc_method: str
     en: dict[str, BlockDirections]
     loc: dict[str, BlockDirections]  # relative to the others (contrast), not orthogonalized
+
+    def each(self) -> Iterator[tuple[str, str, BlockDirections]]:
+        """(role, language, directions) of every measured vector, "en" then "loc"."""
+        for role, found in (("en", self.en), ("loc", self.loc)):
+            for language, directions in found.items():
+                yield role, language, directions
 
 
 def block_directions(
@@ -133,7 +139,7 @@ def measure(
     ]
     if for_analysis:
         prompts += data.probe_prompts()
-    states = collect(loaded, prompts, max_batch_tokens=max_batch_tokens)
+    states = collect(loaded, prompts, pools=[pool], max_batch_tokens=max_batch_tokens)
 
     def directions(contrasts: dict[str, Contrast]) -> dict[str, BlockDirections]:
         aggregator = AGGREGATORS[aggregate]

@@ -187,7 +187,7 @@ def _every_prompt(data: ExtractionData) -> list[str]:
 
 
 def _states(prompts: list[str], vectors: np.ndarray, norms: np.ndarray) -> States:
-    return States({p: i for i, p in enumerate(prompts)}, vectors, vectors, norms)
+    return States({p: i for i, p in enumerate(prompts)}, {"last": vectors, "mean": vectors}, norms)
 
 
 def test_culture_probe_detects_a_shared_country_signal(data: ExtractionData) -> None:

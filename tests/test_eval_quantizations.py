@@ -22,6 +22,7 @@ from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata, resolve_model
 from surgsteer_cli.vector_file import SteeringVector
 from tests.cli import run_surgsteer
+from tests.data_copies import odd_rows_bmlama_copy, renamed_blend_copy
 from tests.test_eval_cli import write_vectors
 from tests.tiny_gguf import write_tiny_f16
 
@@ -79,15 +80,27 @@ def test_a_glob_matching_nothing_is_one_error_line(tmp_path: Path) -> None:
     assert done.stderr.strip() == f"Error: no model file matches {tmp_path}/*.gguf"
 
 
-def test_one_run_covers_both_gemma_files(gemma_pair: tuple[Path, Path], tmp_path: Path) -> None:
+def test_one_run_covers_both_gemma_files_on_data_never_seen(
+    gemma_pair: tuple[Path, Path], shared_data: Path, tmp_path: Path
+) -> None:
+    """The run reads BLEnD and BMLAMA copies whose IDs and rows the project never listed, as
+    it would the held-out halves."""
     models, vectors = gemma_pair
+    blend = renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: f"unseen-{key}")
+    bmlama = odd_rows_bmlama_copy(shared_data, tmp_path / "bmlama", ["en", "ko"])
     run = tmp_path / "run"
     args = ["eval", "--model", f"{models}/*.gguf", "--vectors", str(vectors)]
-    done = run_surgsteer(*args, *EVAL, "--out", str(run), timeout=TIMEOUT_S)
+    data = ["--blend", str(blend), "--bmlama", str(bmlama)]
+    done = run_surgsteer(*args, *EVAL, *data, "--out", str(run), timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     names = {"gemma-3-270m-Q4_0", "gemma-3-270m-q4_k_m"}
     rows = read_rows(run)
     assert {row["model"] for row in rows if row["setting"] == "surgical"} == names
+    for row in rows:
+        if row["axis"] == "transfer":
+            assert int(row["item"].removeprefix("mcq:")) % 2 == 1  # the copy's rows
+        elif row["axis"] in ("localization", "localization-en"):
+            assert row["item"].startswith("unseen-")
     assert all(row["seconds"] > 0 for row in rows)
     summary = json.loads((run / "summary.json").read_text("utf-8"))
     assert {score["model"] for score in summary["scores"]} == names

@@ -12,6 +12,7 @@ from surgsteer_cli.datasets.blend import LANGUAGE_REGION
 from surgsteer_cli.datasets.splits import load_splits
 from surgsteer_cli.errors import DataError
 from surgsteer_cli.evaluation.selection import LANGUAGES, REFERENCE, item_key, load_eval_data
+from tests.data_copies import renamed_blend_copy
 
 REPO = Path(__file__).resolve().parents[1]
 MCQ_SAMPLE = REPO / "tests" / "data" / "mcq"
@@ -148,28 +149,8 @@ def test_mcq_items_share_options_and_order_across_languages() -> None:
     assert letters == {"A", "B", "C", "D"}
 
 
-def _renamed_blend_copy(shared_data: Path, target: Path, rename) -> Path:
-    """A copy of BLEnD's South Korea files in its own layout with IDs renamed."""
-    source = shared_data / "blend"
-    for folder in ("annotations", "questions", "prompts"):
-        (target / folder).mkdir(parents=True)
-    import json
-
-    annotations = json.loads((source / "annotations" / "South_Korea_data.json").read_text())
-    renamed = {rename(key): value for key, value in annotations.items()}
-    (target / "annotations" / "South_Korea_data.json").write_text(json.dumps(renamed))
-    with (source / "questions" / "South_Korea_questions.csv").open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    with (target / "questions" / "South_Korea_questions.csv").open("w", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows({**row, "ID": rename(row["ID"])} for row in rows)
-    shutil.copy(source / "prompts" / "South_Korea_prompts.csv", target / "prompts")
-    return target
-
-
 def test_a_blend_copy_with_other_ids_is_evaluated(shared_data: Path, tmp_path: Path) -> None:
-    copy = _renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: f"user-{key}")
+    copy = renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: f"user-{key}")
     test = load_eval_data(["ko"], blend_dir=copy).localization["ko"]
     tune = load_eval_data(["ko"], split="tune", blend_dir=copy).localization["ko"]
     assert len(test) > 40 and len(tune) > 10
@@ -180,7 +161,7 @@ def test_a_blend_copy_with_other_ids_is_evaluated(shared_data: Path, tmp_path: P
 def test_listed_extraction_ids_are_never_evaluated_from_a_copy(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    copy = _renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: key)
+    copy = renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: key)
     extraction = load_splits().blend_extract
     for split in ("tune", "test"):
         items = load_eval_data(["ko"], split=split, blend_dir=copy).localization["ko"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from surgsteer_cli.engine import Engine, log_softmax
-from surgsteer_cli.parallel import greedy_answers, token_logprobs
+from surgsteer_cli.parallel import MAX_LOGITS, greedy_answers, token_logprobs
 from surgsteer_cli.prompting import qa_prompt, stop_sequences
 from surgsteer_cli.steering import control_buffer
 
@@ -45,13 +45,17 @@ def test_side_by_side_answers_are_the_answers_one_at_a_time(engine, steering) ->
     assert steered != unsteered
 
 
-def test_side_by_side_logprobs_are_the_logprobs_one_at_a_time(model_path, make_vector) -> None:
-    """Against each text evaluated alone in one batch, every position's logits kept."""
+@pytest.mark.parametrize("max_logits", [MAX_LOGITS, 3])
+def test_side_by_side_logprobs_are_the_logprobs_one_at_a_time(
+    model_path, make_vector, max_logits: int
+) -> None:
+    """Against each text evaluated alone in one batch, every position's logits kept; also when
+    the texts must go in several contexts (3 logits at once: one text each, longer ones too)."""
     engine = Engine(model_path, n_ctx=128, logits_all=True)
     vector = make_vector("loc", "ko", [8, 9], norm=30.0)
     for control in (None, control_buffer(engine.spec, [(vector, 1.0, [8, 9])])):
         engine.set_control(control)
-        found = token_logprobs(engine, TEXTS)
+        found = token_logprobs(engine, TEXTS, max_logits)
         for text, logprobs in zip(TEXTS, found, strict=True):
             tokens = engine.tokenize(text)
             engine.llm.reset()
