@@ -14,7 +14,8 @@ from surgsteer_cli.prompting import Prompt
 
 MAX_LOGITS = 128
 """Tokens whose logits one context keeps at once: llama.cpp holds n_vocab floats for each (0.6 MB
-on Qwen2's 152k vocabulary), so 16 held-out sentences in Persian at once held 0.7 GB more."""
+on Qwen2's 152k vocabulary); the scale check's 16 Greek sentences in one context took about
+0.7 GB more (docs/results/extract-phases-before.txt)."""
 
 
 class _Sequence:
