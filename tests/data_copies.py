@@ -1,5 +1,5 @@
 """Copies of the shared BLEnD and BMLAMA data under keys the project never listed, standing in
-for a user's own copy or the held-out halves (BMLAMA's dev half holds the even rows)."""
+for a user's own copy or the held-out halves."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+ROW_OFFSET = 1_000_000
+"""Added to BMLAMA row numbers (BMLAMA-53 has about 3,100 rows)."""
 
 
 def renamed_blend_copy(shared_data: Path, target: Path, rename: Callable[[str], str]) -> Path:
@@ -28,13 +31,13 @@ def renamed_blend_copy(shared_data: Path, target: Path, rename: Callable[[str], 
     return target
 
 
-def odd_rows_bmlama_copy(shared_data: Path, target: Path, languages: list[str]) -> Path:
-    """BMLAMA's files for ``languages`` with every row number moved to the next (odd) one:
-    the rows of the half the project has never seen."""
+def renumbered_bmlama_copy(shared_data: Path, target: Path, languages: list[str]) -> Path:
+    """BMLAMA's files for ``languages`` with every row number moved past ``ROW_OFFSET``: rows no
+    split lists, as a user's copy or the other half would have."""
     source = shared_data / "bmlama"
     target.mkdir(parents=True)
     for language in languages:
         shutil.copy(source / f"{language}.tsv", target)
     rows = (source / "rows.txt").read_text(encoding="utf-8").split()
-    (target / "rows.txt").write_text("".join(f"{int(row) + 1}\n" for row in rows))
+    (target / "rows.txt").write_text("".join(f"{int(row) + ROW_OFFSET}\n" for row in rows))
     return target

@@ -22,7 +22,7 @@ from surgsteer_cli.model_spec import ModelSpec
 from surgsteer_cli.models import model_metadata, resolve_model
 from surgsteer_cli.vector_file import SteeringVector
 from tests.cli import run_surgsteer
-from tests.data_copies import odd_rows_bmlama_copy, renamed_blend_copy
+from tests.data_copies import ROW_OFFSET, renamed_blend_copy, renumbered_bmlama_copy
 from tests.test_eval_cli import write_vectors
 from tests.tiny_gguf import write_tiny_f16
 
@@ -87,7 +87,7 @@ def test_one_run_covers_both_gemma_files_on_data_never_seen(
     it would the held-out halves."""
     models, vectors = gemma_pair
     blend = renamed_blend_copy(shared_data, tmp_path / "blend", lambda key: f"unseen-{key}")
-    bmlama = odd_rows_bmlama_copy(shared_data, tmp_path / "bmlama", ["en", "ko"])
+    bmlama = renumbered_bmlama_copy(shared_data, tmp_path / "bmlama", ["en", "ko"])
     run = tmp_path / "run"
     args = ["eval", "--model", f"{models}/*.gguf", "--vectors", str(vectors)]
     data = ["--blend", str(blend), "--bmlama", str(bmlama)]
@@ -98,7 +98,7 @@ def test_one_run_covers_both_gemma_files_on_data_never_seen(
     assert {row["model"] for row in rows if row["setting"] == "surgical"} == names
     for row in rows:
         if row["axis"] == "transfer":
-            assert int(row["item"].removeprefix("mcq:")) % 2 == 1  # the copy's rows
+            assert int(row["item"].removeprefix("mcq:")) >= ROW_OFFSET  # the copy's rows
         elif row["axis"] in ("localization", "localization-en"):
             assert row["item"].startswith("unseen-")
     assert all(row["seconds"] > 0 for row in rows)
