@@ -14,8 +14,8 @@ from surgsteer_cli.prompting import Prompt
 
 MAX_LOGITS = 128
 """Tokens whose logits one context keeps at once: llama.cpp holds n_vocab floats for each (0.6 MB
-on Qwen2's 152k vocabulary); the scale check's 16 Greek sentences in one context took about
-0.7 GB more (docs/results/extract-phases-before.txt)."""
+on Qwen2's 152k vocabulary); with all 16 held-out sentences in one context, the scale check's
+memory rose 0.7 GiB during the Greek ones (docs/results/extract-phases-before.txt)."""
 
 
 class _Sequence:

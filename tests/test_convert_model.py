@@ -76,6 +76,15 @@ def test_batched_states_equal_unbatched(loaded: LoadedModel) -> None:
         np.testing.assert_allclose(batched.norms([prompt]), alone.norms([prompt]), rtol=1e-4)
 
 
+def test_only_the_poolings_asked_for_are_kept(loaded: LoadedModel) -> None:
+    both = collect(loaded, PROMPTS[:1])
+    mean = collect(loaded, PROMPTS[:1], pools=["mean"])
+    assert list(mean.pooled) == ["mean"]
+    np.testing.assert_array_equal(mean.take(PROMPTS[:1], "mean"), both.take(PROMPTS[:1], "mean"))
+    with pytest.raises(ValueError, match="collected for mean, not last"):
+        mean.take(PROMPTS[:1], "last")
+
+
 def test_states_are_block_outputs_without_special_tokens(loaded: LoadedModel) -> None:
     prompt = PROMPTS[0]
     states = collect(loaded, [prompt])
