@@ -10,6 +10,7 @@ import numpy as np
 
 from surgsteer_cli.engine import Engine, apply_control, log_softmax
 from surgsteer_cli.errors import SurgsteerError
+from surgsteer_cli.grouping import within_budget
 from surgsteer_cli.prompting import Prompt
 
 MAX_LOGITS = 128
@@ -142,8 +143,10 @@ def token_logprobs(
     """For each text, the log-probability (float64) of each of its tokens after the first,
     under the engine's steering; texts go side by side, at most ``max_logits`` tokens at once
     (one text at least)."""
+    tokens = [engine.tokenize(text) for text in texts]
     found = []
-    for group in _at_most(max_logits, [engine.tokenize(text) for text in texts]):
+    for members in within_budget([len(ids) for ids in tokens], max_logits):
+        group = [tokens[i] for i in members]
         sequences = [_Sequence(seq) for seq in range(len(group))]
         with _Parallel(engine, sum(map(len, group)), len(group)) as run:
             kept = run.decode(list(zip(sequences, group, strict=True)), all_logits=True)
@@ -151,16 +154,3 @@ def token_logprobs(
                 pairs = zip(indices[:-1], ids[1:], strict=True)  # the last predicts nothing
                 found.append(np.array([log_softmax(run.logits(i))[t] for i, t in pairs]))
     return found
-
-
-def _at_most(count: int, tokens: list[list[int]]) -> list[list[list[int]]]:
-    """Consecutive groups of ``tokens`` of at most ``count`` tokens in all (>= 1 list each)."""
-    groups: list[list[list[int]]] = []
-    used = count
-    for ids in tokens:
-        if used + len(ids) > count:
-            groups.append([])
-            used = 0
-        groups[-1].append(ids)
-        used += len(ids)
-    return groups

@@ -18,7 +18,7 @@ import ctypes
 import gc
 import mmap
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from surgsteer_cli.errors import ModelLoadError
+from surgsteer_cli.grouping import within_budget
 
 if TYPE_CHECKING:
     import gguf
@@ -208,7 +209,9 @@ class StreamedModel:
         each block's output (on the device), ``added[N]`` is added to block N's output first."""
         added = {n: vector.to(self.device) for n, vector in (added or {}).items()}
         with torch.inference_mode():
-            for group in _groups(batches, self.config.hidden_size, max_resident_bytes):
+            # each batch's float32 residual stream, kept for every batch of a group
+            resident = [batch.input_ids.numel() * self.config.hidden_size * 4 for batch in batches]
+            for group in within_budget(resident, max_resident_bytes):
                 hidden = {j: self._embed(batches[j]) for j in group}
                 inputs = {j: self._block_inputs(batches[j]) for j in group}
                 for n in range(self.n_layer):
@@ -309,21 +312,6 @@ def decoder_blocks(model: nn.Module) -> nn.ModuleList:
             f"cannot tell which module list holds the {count} decoder blocks ({names})"
         )
     return found[0][1]
-
-
-def _groups(batches: Sequence[Batch], n_embd: int, budget: int) -> Iterator[list[int]]:
-    """Consecutive batch indices whose residual streams fit ``budget`` bytes (>= 1 batch)."""
-    group: list[int] = []
-    used = 0
-    for j, batch in enumerate(batches):
-        size = batch.input_ids.numel() * n_embd * 4
-        if group and used + size > budget:
-            yield group
-            group, used = [], 0
-        group.append(j)
-        used += size
-    if group:
-        yield group
 
 
 def _to(value: object, device: torch.device) -> object:
