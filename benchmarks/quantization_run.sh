@@ -5,11 +5,13 @@
 # piece holds the shared heavy lock, runs at most PIECE_S seconds and is then stopped with
 # Ctrl-C (SIGINT); the next piece resumes. Address space is capped at 14 GiB. Nothing runs
 # after STOP_AT (UTC, HH:MM). THREADS: llama.cpp threads (2; 1 on a machine busy with others).
+# CONFIGS: the configs to score (add `prompt` for the ceiling, what naming the country gives).
 #
 #   STOP_AT=09:20 bash benchmarks/quantization_run.sh runs/qwen-quantizations
 set -u
 out=${1:-runs/qwen-quantizations}
 limits=${LIMITS:-"3 10 20 30"}
+configs=${CONFIGS:-none,en-mid,loc-deep,surgical}
 piece_s=${PIECE_S:-600}
 stop_at=$(date -u -d "${STOP_AT:-23:59}" +%s)
 lock=${LOCK:-/tmp/surgsteer-heavy.lock}
@@ -27,7 +29,7 @@ for limit in $limits; do
       exec timeout -s INT "$((left < $2 ? left : $2))" "${@:3}"' piece "$stop_at" "$piece_s" \
       prlimit --as=$((14 * 2 ** 30)) \
       surgsteer eval --model qwen2.5-coder-1.5b --quantize Q4_0,Q3_K_M,Q2_K \
-      --config none,en-mid,loc-deep,surgical --lang ko,zh,es,id,el --split test \
+      --config "$configs" --lang ko,zh,es,id,el --split test \
       --limit "$limit" --threads "${THREADS:-2}" --out "$out" >>"$out/eval-output-$limit.txt" 2>&1
     status=$?
     echo "  exit $status at $(date -u +%H:%M:%S)" >>"$out/pieces.log"

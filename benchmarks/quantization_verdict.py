@@ -15,6 +15,7 @@ import json
 import math
 from pathlib import Path
 
+NO_DIFFERENCE = 1e-9
 AXES = {"transfer": "Transfer", "localization": "Loc (native)", "localization-en": "Loc (En)"}
 
 
@@ -29,7 +30,8 @@ def reading(difference: dict[str, float] | None, languages: int) -> str:
     if high < 0:
         return f"{text} below 0"
     half = (high - low) / 2
-    if mean == 0 or half == 0:
+    # a mean over languages can be 1e-17 instead of 0 (float sums): that is no difference
+    if abs(mean) < NO_DIFFERENCE or half == 0:
         return f"{text} cannot tell (no difference seen)"
     needed = math.ceil(n / languages * (half / abs(mean)) ** 2)
     return f"{text} cannot tell (~{needed} items/language)"
