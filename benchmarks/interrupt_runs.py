@@ -6,9 +6,11 @@ moment of the reference's duration, alternately with SIGINT (Ctrl-C, sent to its
 and SIGKILL, and finally runs it again to completion. Checked:
 
 - after every stop: a SIGINT run exits 130 without a traceback (or 0 if the signal came as it
-  was finishing: then its results must already be complete); every result file under its
-  final name is whole (identical to the reference's); append-only logs hold only whole rows
-  that agree with the reference, except at most one torn last line after SIGKILL;
+  was finishing: then its results must already be complete; or it dies by the signal, which
+  a shell also reports as 130, if the signal came before Python set its handler or after
+  Python restored the default one at exit); every result file under its final name is whole
+  (identical to the reference's); append-only logs hold only whole rows that agree with the
+  reference, except at most one torn last line after SIGKILL;
 - after the resume: rows lost, duplicated or different from the reference, and files left
   behind that the reference run does not leave (temp files, staging folders).
 
@@ -39,7 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SIGINT_EXIT = 130
+SIGINT_EXITS = (130, 0, -signal.SIGINT)
+"""Exit statuses after SIGINT: 130, 0 (it had finished) or killed by the signal (subprocess's
+-2: it came while Python's default handler was in place, as the interpreter starts or exits)."""
 SIGINT_GRACE_S = 60
 
 
@@ -182,7 +186,7 @@ def stop(
     if "Traceback" in stderr:
         tally.tracebacks += 1
         tally.problems.append(stderr.strip().splitlines()[-1])
-    if signum == signal.SIGINT and process.returncode not in (SIGINT_EXIT, 0):
+    if signum == signal.SIGINT and process.returncode not in SIGINT_EXITS:
         tally.problems.append(f"exit {process.returncode} after SIGINT: {stderr.strip()[-200:]}")
     return process.returncode
 
