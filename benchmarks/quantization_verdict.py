@@ -5,7 +5,7 @@ or "cannot tell"), and for "cannot tell" the items per language at which an inte
 same relative width would exclude zero if the difference stayed as it is (the interval
 narrows as 1/sqrt(n)). Run after ``surgsteer eval`` on several files:
 
-    python benchmarks/quantization_verdict.py runs/qwen-quantizations
+    python -m benchmarks.quantization_verdict runs/qwen-quantizations
 """
 
 from __future__ import annotations
