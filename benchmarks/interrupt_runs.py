@@ -5,12 +5,11 @@ Each job first runs once, uninterrupted, in its own folder: the reference. Then 
 moment of the reference's duration, alternately with SIGINT (Ctrl-C, sent to its process group)
 and SIGKILL, and finally runs it again to completion. Checked:
 
-- after every stop: a SIGINT run exits 130 without a traceback (or 0 if the signal came as it
-  was finishing: then its results must already be complete; or it dies by the signal, which
-  a shell also reports as 130, if the signal came before Python set its handler or after
-  Python restored the default one at exit); every result file under its final name is whole
-  (identical to the reference's); append-only logs hold only whole rows that agree with the
-  reference, except at most one torn last line after SIGKILL;
+- after every stop: a SIGINT run exits 130 without a traceback, or had finished: exit 0, or
+  death by the signal after Python restored its default handler at exit (a shell reports it
+  as 130); then its results must already be complete; every result file under its final
+  name is whole (identical to the reference's); append-only logs hold only whole rows that
+  agree with the reference, except at most one torn last line after SIGKILL;
 - after the resume: rows lost, duplicated or different from the reference, and files left
   behind that the reference run does not leave (temp files, staging folders).
 
@@ -41,9 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SIGINT_EXITS = (130, 0, -signal.SIGINT)
-"""Exit statuses after SIGINT: 130, 0 (it had finished) or killed by the signal (subprocess's
--2: it came while Python's default handler was in place, as the interpreter starts or exits)."""
+FINISHED_EXITS = (0, -signal.SIGINT)
+"""Exit statuses of a run that had finished when SIGINT came: 0, or killed by the signal
+(``subprocess``'s -2) once Python had restored the default handler at exit."""
+SIGINT_EXITS = (130, *FINISHED_EXITS)
 SIGINT_GRACE_S = 60
 
 
@@ -326,7 +326,7 @@ def run_job(
             status = stop(job, out, shared, next(signal_order), after_s, tally)
             partial = Snapshot.take(job, out, names)
             compare_partial(partial, reference, tally)
-            if status == 0:  # the signal came as it was finishing: nothing may be missing
+            if status in FINISHED_EXITS:  # nothing may be missing
                 tally.finished_at_stops += 1
                 compare_final(partial, reference, tally)
             if status is not None:
